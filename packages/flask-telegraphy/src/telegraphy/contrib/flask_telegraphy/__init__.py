@@ -1,0 +1,3 @@
+"""Telegraphy for Flask: SQLAlchemy model events that reach the browser in real time."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,208 @@
+"""The gateway's configuration: frozen dataclasses, read from TOML and validated once at start."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .router.uri import MATCH_POLICIES, Pattern, validate_pattern
+
+DEFAULT_REALM = "telegraphy"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend program that authenticates with WAMP-CRA and may do anything."""
+
+    authid: str
+    secret: str = field(repr=False)
+    authrole: str = "backend"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-session and per-message limits, all with safe defaults."""
+
+    max_message_size: int = 1024 * 1024
+    max_subscriptions_per_session: int = 1000
+    max_registrations_per_session: int = 100
+    max_pending_calls_per_session: int = 100
+    max_output_buffer: int = 4 * 1024 * 1024
+    hello_timeout: float = 10.0
+    shutdown_timeout: float = 5.0
+    auto_ping_interval: float = 30.0
+    auto_ping_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the gateway needs to run; every field has a default."""
+
+    realm: str = DEFAULT_REALM
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    backends: tuple[Backend, ...] = ()
+    public: tuple[Pattern, ...] = ()
+    limits: Limits = Limits()
+    log_level: str = "info"
+    log_format: str = "text"
+
+    def backend(self, authid: str) -> Backend | None:
+        return next((b for b in self.backends if b.authid == authid), None)
+
+    def with_overrides(self, **overrides: Any) -> GatewayConfig:
+        """Return a copy with the given non-None fields replaced (command-line options)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "realm" in given:
+            _realm(given["realm"])
+        if "port" in given:
+            _port(given["port"])
+        return replace(self, **given)
+
+
+_TOP_KEYS = {"realm", "host", "port", "backends", "public", "limits", "log"}
+_LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
+_LOG_FORMATS = ("text", "json")
+
+
+def load_config(path: str | Path | None = None) -> GatewayConfig:
+    """Read a TOML file (or nothing: the defaults) into a validated `GatewayConfig`."""
+    if path is None:
+        return GatewayConfig()
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    try:
+        return config_from_mapping(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
+    """Build a `GatewayConfig` from parsed TOML (or any mapping of the same shape)."""
+    _reject_unknown(data, _TOP_KEYS, "top level")
+    log = _table(data, "log")
+    _reject_unknown(log, {"level", "format"}, "[log]")
+    return GatewayConfig(
+        realm=_realm(data.get("realm", DEFAULT_REALM)),
+        host=_typed(data, "host", str, DEFAULT_HOST),
+        port=_port(data.get("port", DEFAULT_PORT)),
+        backends=_backends(data.get("backends", [])),
+        public=_patterns(data.get("public", [])),
+        limits=_limits(_table(data, "limits")),
+        log_level=_choice(log, "level", _LOG_LEVELS, "info"),
+        log_format=_choice(log, "format", _LOG_FORMATS, "text"),
+    )
+
+
+def _reject_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)} at {where}; expected one of: "
+            + ", ".join(sorted(known))
+        )
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{key}] must be a table")
+    return value
+
+
+def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = data.get(key, default)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = data.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _realm(value: Any) -> str:
+    if not isinstance(value, str) or not validate_pattern(value, "exact"):
+        raise ConfigError(f"realm must be a WAMP URI such as 'telegraphy', got {value!r}")
+    return value
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"port must be an integer from 0 to 65535, got {value!r}")
+    return value
+
+
+def _backends(value: Any) -> tuple[Backend, ...]:
+    if not isinstance(value, list):
+        raise ConfigError("backends must be an array of tables ([[backends]])")
+    backends = tuple(_backend(i, entry) for i, entry in enumerate(value))
+    ids = [b.authid for b in backends]
+    duplicates = sorted({a for a in ids if ids.count(a) > 1})
+    if duplicates:
+        raise ConfigError(f"backends: authid {', '.join(duplicates)} is given more than once")
+    return backends
+
+
+def _backend(index: int, entry: Any) -> Backend:
+    where = f"backends[{index}]"
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where} must be a table with authid and secret")
+    _reject_unknown(entry, {"authid", "secret", "authrole"}, where)
+    for key in ("authid", "secret"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"{where}.{key} must be a non-empty string")
+    if len(entry["secret"]) < 16:
+        raise ConfigError(f"{where}.secret is too short: use at least 16 characters")
+    authrole = entry.get("authrole", "backend")
+    if authrole == "anonymous" or not validate_pattern(str(authrole), "exact"):
+        raise ConfigError(f"{where}.authrole must be a URI other than 'anonymous'")
+    return Backend(authid=entry["authid"], secret=entry["secret"], authrole=authrole)
+
+
+def _patterns(value: Any) -> tuple[Pattern, ...]:
+    if not isinstance(value, list):
+        raise ConfigError("public must be an array of topic patterns")
+    return tuple(_pattern(i, entry) for i, entry in enumerate(value))
+
+
+def _pattern(index: int, entry: Any) -> Pattern:
+    where = f"public[{index}]"
+    if isinstance(entry, str):
+        uri, match = entry, "exact"
+    elif isinstance(entry, Mapping):
+        _reject_unknown(entry, {"uri", "match"}, where)
+        uri, match = entry.get("uri"), entry.get("match", "exact")
+    else:
+        raise ConfigError(f"{where} must be a URI string or a table {{uri, match}}")
+    if match not in MATCH_POLICIES:
+        raise ConfigError(f"{where}.match must be one of {', '.join(MATCH_POLICIES)}")
+    if not isinstance(uri, str) or not validate_pattern(uri, match):
+        raise ConfigError(f"{where}: {uri!r} is not a valid {match} topic pattern")
+    return Pattern(uri, match)
+
+
+def _limits(data: Mapping[str, Any]) -> Limits:
+    known = {f.name: f for f in fields(Limits)}
+    _reject_unknown(data, set(known), "[limits]")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        kind = int if known[key].type == "int" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+            raise ConfigError(f"limits.{key} must be a positive number, got {value!r}")
+        values[key] = value
+    return Limits(**values)

@@ -1,0 +1,1 @@
+"""Routing: the realm, its broker (publish/subscribe) and dealer (calls), URIs and IDs."""

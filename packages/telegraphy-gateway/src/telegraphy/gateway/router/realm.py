@@ -1,0 +1,79 @@
+"""A realm: the sessions joined to it, its broker and dealer, and who may do what in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from autobahn.wamp.role import RoleBrokerFeatures, RoleDealerFeatures, RoleFeatures
+
+from ..auth import Accept, Authenticator
+from ..auth.anonymous import ANONYMOUS_ROLE, AnonymousAuthenticator
+from ..auth.wampcra import WampCraAuthenticator
+from ..authorization import AllowAll, Permissions, SubscribePublic
+from ..config import GatewayConfig
+from .broker import Broker
+from .dealer import Dealer
+from .ids import unique_id
+from .meta import MetaApi
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+ROLES: dict[str, RoleFeatures] = {
+    "broker": RoleBrokerFeatures(
+        publisher_identification=True,
+        pattern_based_subscription=True,
+        session_meta_api=True,
+        subscription_meta_api=True,
+        subscriber_blackwhite_listing=True,
+        publisher_exclusion=True,
+    ),
+    "dealer": RoleDealerFeatures(
+        caller_identification=True,
+        pattern_based_registration=True,
+        session_meta_api=True,
+        shared_registration=True,
+        call_canceling=True,
+        progressive_call_results=True,
+    ),
+}
+"""Exactly the advanced features this router implements, announced in WELCOME."""
+
+
+class Realm:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.name = config.realm
+        self.config = config
+        self.limits = config.limits
+        self.roles = ROLES
+        self.sessions: dict[int, Session] = {}
+        self.broker = Broker(self)
+        self.dealer = Dealer(self)
+        self.meta = MetaApi(self)
+        self._public = SubscribePublic(config.public)
+        self._authenticators: dict[str, Callable[[], Authenticator]] = {
+            "anonymous": AnonymousAuthenticator,
+            "wampcra": lambda: WampCraAuthenticator(config.backends),
+        }
+
+    def authenticator(self, method: str) -> Authenticator | None:
+        factory = self._authenticators.get(method)
+        return factory() if factory else None
+
+    def permissions_for(self, accepted: Accept) -> Permissions:
+        return self._public if accepted.authrole == ANONYMOUS_ROLE else AllowAll()
+
+    def new_session_id(self) -> int:
+        return unique_id(self.sessions)
+
+    def attach(self, session: Session) -> None:
+        self.sessions[session.id] = session
+        self.meta.on_join(session)
+
+    def detach(self, session: Session) -> None:
+        if self.sessions.pop(session.id, None) is None:
+            return
+        self.broker.remove_session(session)
+        self.dealer.remove_session(session)
+        self.meta.on_leave(session)

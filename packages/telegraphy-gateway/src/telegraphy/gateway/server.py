@@ -1,0 +1,82 @@
+"""The gateway process: one realm served over HTTP/WebSocket, started and stopped gracefully."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import defer, reactor, task
+from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
+from twisted.logger import Logger
+
+from . import __version__
+from .config import GatewayConfig
+from .router.realm import Realm
+from .transport.http import build_site
+from .transport.websocket import WampWebSocketFactory
+
+log = Logger()
+
+SHUTDOWN = "wamp.close.system_shutdown"
+_POLL = 0.02
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, clock: IReactorTime = reactor) -> None:
+        self.config = config
+        self.realm = Realm(config)
+        self._clock = clock
+        self.websocket = WampWebSocketFactory(self.realm, clock)
+        self.site = build_site(self, self.websocket)
+        self._port: IListeningPort | None = None
+        self.stopping = False
+
+    def listen(self, tcp: IReactorTCP = reactor) -> IListeningPort:
+        self._port = tcp.listenTCP(self.config.port, self.site, interface=self.config.host)
+        address = self._port.getHost()
+        log.info(
+            "telegraphy-gateway {version} serving realm {realm} on ws://{host}:{port}/ws",
+            version=__version__,
+            realm=self.config.realm,
+            host=address.host,
+            port=address.port,
+        )
+        return self._port
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "status": "shutting-down" if self.stopping else "ok",
+            "version": __version__,
+            "realm": self.realm.name,
+            "sessions": len(self.realm.sessions),
+        }
+
+    @defer.inlineCallbacks
+    def stop(self) -> Any:
+        """Stop listening, let calls in flight finish, say GOODBYE to every session."""
+        self.stopping = True
+        timeout = self.config.limits.shutdown_timeout
+        if self._port is not None:
+            yield self._port.stopListening()
+        self.realm.dealer.accepting = False
+        yield self._wait(lambda: self.realm.dealer.in_flight() == 0, timeout)
+        self.realm.dealer.cancel_all("the gateway is shutting down")
+        for session in list(self.realm.sessions.values()):
+            session.goodbye(SHUTDOWN, "the gateway is shutting down")
+        yield self._wait(lambda: not self.websocket.connections, timeout)
+        for connection in list(self.websocket.connections):
+            connection.transport.abortConnection()
+        log.info("telegraphy-gateway stopped")
+
+    def _wait(self, done: Any, timeout: float) -> defer.Deferred[None]:
+        """Fire when `done()` is true or `timeout` seconds have passed."""
+        finished: defer.Deferred[None] = defer.Deferred()
+        deadline = self._clock.seconds() + timeout
+
+        def check() -> None:
+            if done() or self._clock.seconds() >= deadline:
+                loop.stop()
+
+        loop = task.LoopingCall(check)
+        loop.clock = self._clock
+        loop.start(_POLL, now=True).addCallback(lambda _: finished.callback(None))
+        return finished

@@ -1,0 +1,230 @@
+"""A WAMP session on the router side: opening handshake, authentication, dispatch, closing.
+
+This is the one place where a refused request becomes an ERROR and a protocol violation an
+ABORT. Programming errors are not caught here: they surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from autobahn.wamp import message as wamp
+from twisted.logger import Logger
+
+from .auth import Accept, Authenticator, Challenge, Deny, Hello
+from .authorization import Permissions
+from .errors import ProtocolViolation, WampError
+from .transport.wire import Codec, Raw
+
+if TYPE_CHECKING:
+    from .router.realm import Realm
+
+log = Logger()
+
+
+class Transport(Protocol):
+    """What a session needs from the connection that carries it."""
+
+    codec: Codec
+
+    def send_frame(self, frame: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def details(self) -> dict[str, Any]: ...
+
+
+class State:
+    AWAITING_HELLO = "awaiting-hello"
+    CHALLENGED = "challenged"
+    ESTABLISHED = "established"
+    SHUTTING_DOWN = "shutting-down"
+    CLOSED = "closed"
+
+
+class Session:
+    """One peer joined (or joining) the realm."""
+
+    def __init__(self, transport: Transport, realm: Realm) -> None:
+        self.transport = transport
+        self.codec = transport.codec
+        self.realm = realm
+        self.state = State.AWAITING_HELLO
+        self.id = 0
+        self.authid = ""
+        self.authrole = ""
+        self.authmethod = ""
+        self.authprovider = ""
+        self.permissions: Permissions | None = None
+        self.roles: dict[str, Any] = {}
+        self._authenticator: Authenticator | None = None
+        self._handlers: dict[type[wamp.Message], Callable[[Any, Raw], None]] = {
+            wamp.Publish: realm.broker.publish,
+            wamp.Subscribe: realm.broker.subscribe,
+            wamp.Unsubscribe: realm.broker.unsubscribe,
+            wamp.Call: realm.dealer.call,
+            wamp.Register: realm.dealer.register,
+            wamp.Unregister: realm.dealer.unregister,
+            wamp.Yield: realm.dealer.yield_,
+            wamp.Error: realm.dealer.invocation_error,
+            wamp.Cancel: realm.dealer.cancel,
+        }
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, message: wamp.Message) -> None:
+        if self.state != State.CLOSED:
+            self.transport.send_frame(self.codec.frame(message))
+
+    def abort(self, reason: str, message: str) -> None:
+        """Send ABORT and close the connection; the session is over."""
+        log.info(
+            "aborting session {session} ({authid}): {reason}: {message}",
+            session=self.id,
+            authid=self.authid,
+            reason=reason,
+            message=message,
+        )
+        self.send(wamp.Abort(reason, message))
+        self._close(1000, reason)
+
+    def goodbye(self, reason: str, message: str) -> None:
+        """Router-initiated close (shutdown): GOODBYE, then wait for the peer's GOODBYE."""
+        if self.state == State.ESTABLISHED:
+            self.send(wamp.Goodbye(reason, message))
+            self.realm.detach(self)
+            self.state = State.SHUTTING_DOWN
+
+    def kill(self, message: str) -> None:
+        """Cut a session whose peer cannot keep up (its transport has written the ABORT)."""
+        log.warn("closing session {session}: {message}", session=self.id, message=message)
+        self._close(1008, message)
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.state == State.ESTABLISHED:
+            self.realm.detach(self)
+        self.state = State.CLOSED
+        self.transport.close(code, reason)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def on_message(self, message: wamp.Message, raw: Raw) -> None:
+        if self.state == State.ESTABLISHED:
+            self._dispatch(message, raw)
+        elif self.state == State.AWAITING_HELLO:
+            self._on_hello(message)
+        elif self.state == State.CHALLENGED:
+            self._on_authenticate(message)
+        elif self.state == State.SHUTTING_DOWN and isinstance(message, wamp.Goodbye):
+            self.state = State.CLOSED
+            self.transport.close(1000, "goodbye")
+
+    def on_protocol_error(self, text: str) -> None:
+        if self.state != State.CLOSED:
+            self.abort(ProtocolViolation.uri, text)
+
+    def on_transport_closed(self) -> None:
+        if self.state == State.ESTABLISHED:
+            self.realm.detach(self)
+        self.state = State.CLOSED
+
+    def _dispatch(self, message: wamp.Message, raw: Raw) -> None:
+        handler = self._handlers.get(type(message))
+        if isinstance(message, wamp.Goodbye):
+            self.send(wamp.Goodbye("wamp.close.goodbye_and_out"))
+            self._close(1000, "goodbye")
+        elif isinstance(message, wamp.Abort):
+            self._close(1000, "aborted by peer")
+        elif handler is None:
+            name = type(message).__name__.upper()
+            self.on_protocol_error(f"{name} is not allowed in an established session")
+        else:
+            try:
+                handler(self, message, raw)
+            except WampError as e:
+                self._refuse(message, e)
+            except ProtocolViolation as e:
+                self.on_protocol_error(str(e))
+
+    def _refuse(self, message: wamp.Message, error: WampError) -> None:
+        self.send(
+            wamp.Error(message.MESSAGE_TYPE, message.request, error.uri, args=[str(error)])
+        )
+
+    # -- opening handshake -----------------------------------------------------------------
+
+    def _on_hello(self, message: wamp.Message) -> None:
+        if not isinstance(message, wamp.Hello):
+            name = type(message).__name__.upper()
+            return self.on_protocol_error(f"expected HELLO, got {name}")
+        if message.realm != self.realm.name:
+            return self.abort("wamp.error.no_such_realm", f"no realm {message.realm!r} here")
+        self.roles = {name: features for name, features in (message.roles or {}).items()}
+        self.id = self.realm.new_session_id()
+        for method in message.authmethods or ["anonymous"]:
+            authenticator = self.realm.authenticator(method)
+            if authenticator is not None:
+                self._authenticator = authenticator
+                hello = Hello(message.realm, self.id, message.authid, message.authextra or {})
+                return self._on_auth_step(authenticator.hello(hello))
+        offered = ", ".join(message.authmethods or [])
+        self.abort("wamp.error.no_matching_auth_method", f"none of [{offered}] is accepted")
+
+    def _on_authenticate(self, message: wamp.Message) -> None:
+        if not isinstance(message, wamp.Authenticate) or self._authenticator is None:
+            name = type(message).__name__.upper()
+            return self.on_protocol_error(f"expected AUTHENTICATE, got {name}")
+        self._on_auth_step(self._authenticator.authenticate(message.signature))
+
+    def _on_auth_step(self, outcome: Accept | Deny | Challenge) -> None:
+        if isinstance(outcome, Challenge):
+            self.state = State.CHALLENGED
+            self.send(wamp.Challenge(outcome.method, outcome.extra))
+        elif isinstance(outcome, Deny):
+            self.abort(outcome.reason, outcome.message)
+        else:
+            self._welcome(outcome)
+
+    def _welcome(self, accepted: Accept) -> None:
+        self._authenticator = None
+        self.authid = accepted.authid
+        self.authrole = accepted.authrole
+        self.authmethod = accepted.authmethod
+        self.authprovider = accepted.authprovider
+        self.permissions = self.realm.permissions_for(accepted)
+        self.state = State.ESTABLISHED
+        self.send(
+            wamp.Welcome(
+                self.id,
+                self.realm.roles,
+                realm=self.realm.name,
+                authid=self.authid,
+                authrole=self.authrole,
+                authmethod=self.authmethod,
+                authprovider=self.authprovider,
+                authextra=accepted.authextra or None,
+            )
+        )
+        self.realm.attach(self)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def details(self) -> dict[str, Any]:
+        """The session as the meta API describes it (`wamp.session.get`)."""
+        return {
+            "session": self.id,
+            "authid": self.authid,
+            "authrole": self.authrole,
+            "authmethod": self.authmethod,
+            "authprovider": self.authprovider,
+            "transport": self.transport.details(),
+        }
+
+    def wants(self, role: str, feature: str) -> bool:
+        """Whether the peer announced `feature` for `role` in its HELLO."""
+        announced = self.roles.get(role)
+        features = getattr(announced, "features", None) or {}
+        if isinstance(announced, dict):
+            features = announced.get("features", {})
+        return bool(features.get(feature))
