@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -15,7 +16,7 @@ from autobahn.twisted.websocket import (
 from autobahn.wamp import auth
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import CloseDetails, ComponentConfig
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
 WAIT = 10.0
@@ -41,6 +42,8 @@ class GatewayProcess:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
+    output_after_stop: str = ""
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.terminate()
@@ -49,7 +52,9 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.output_after_stop = self.output()
+            self.log.close()
         return self.process.returncode
 
 
@@ -188,3 +193,12 @@ class RawPeer:
     async def closed(self) -> tuple[int | None, str | None]:
         result: tuple[int | None, str | None] = await within(self.factory.closed)
         return result
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = WAIT) -> None:
+    """Wait until `condition()` holds (checked every 20 ms); fail after `seconds`."""
+    deadline = reactor.seconds() + seconds
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise TimeoutError(f"condition not met within {seconds} s")
+        await task.deferLater(reactor, 0.02, lambda: None)

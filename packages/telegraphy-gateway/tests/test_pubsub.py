@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest_twisted
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
+
 from conftest import BACKEND_ID, BACKEND_SECRET
 from gateway_harness import GatewayProcess, Inbox, join
 

@@ -55,20 +55,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _start_logging(config.log_level, config.log_format)
     gateway = Gateway(config)
+    # Until the reactor runs and installs its own handlers, a SIGTERM still stops cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(reactor.stop))
     try:
         gateway.listen()
     except Exception as e:  # CannotListenError and friends: say why and stop
         print(f"telegraphy-gateway: cannot listen: {e}", file=sys.stderr)
         return 1
     reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
-    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(reactor.stop))
     reactor.run()
     return 0
 
 
 def _start_logging(level: str, form: str) -> None:
     observer = (
-        jsonFileLogObserver(sys.stdout) if form == "json" else textFileLogObserver(sys.stdout)
+        jsonFileLogObserver(sys.stdout, recordSeparator="")
+        if form == "json"
+        else textFileLogObserver(sys.stdout)
     )
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
-    globalLogBeginner.beginLoggingTo([FilteringLogObserver(observer, [predicate])])
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(observer, [predicate])], redirectStandardIO=False
+    )

@@ -123,7 +123,7 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
     value = data.get(key, default)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}")
     return value
 
@@ -193,6 +193,8 @@ def _pattern(index: int, entry: Any) -> Pattern:
         raise ConfigError(f"{where}.match must be one of {', '.join(MATCH_POLICIES)}")
     if not isinstance(uri, str) or not validate_pattern(uri, match):
         raise ConfigError(f"{where}: {uri!r} is not a valid {match} topic pattern")
+    if Pattern(uri, match).reaches_reserved():
+        raise ConfigError(f"{where}: topics under 'wamp.' are reserved (meta events)")
     return Pattern(uri, match)
 
 

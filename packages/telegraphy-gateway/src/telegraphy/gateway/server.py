@@ -28,7 +28,6 @@ class Gateway:
         self.websocket = WampWebSocketFactory(self.realm, clock)
         self.site = build_site(self, self.websocket)
         self._port: IListeningPort | None = None
-        self.stopping = False
 
     def listen(self, tcp: IReactorTCP = reactor) -> IListeningPort:
         self._port = tcp.listenTCP(self.config.port, self.site, interface=self.config.host)
@@ -44,7 +43,7 @@ class Gateway:
 
     def status(self) -> dict[str, Any]:
         return {
-            "status": "shutting-down" if self.stopping else "ok",
+            "status": "ok",
             "version": __version__,
             "realm": self.realm.name,
             "sessions": len(self.realm.sessions),
@@ -53,8 +52,12 @@ class Gateway:
     @defer.inlineCallbacks
     def stop(self) -> Any:
         """Stop listening, let calls in flight finish, say GOODBYE to every session."""
-        self.stopping = True
         timeout = self.config.limits.shutdown_timeout
+        log.info(
+            "shutting down: {sessions} sessions, {calls} calls in flight",
+            sessions=len(self.realm.sessions),
+            calls=self.realm.dealer.in_flight(),
+        )
         if self._port is not None:
             yield self._port.stopListening()
         self.realm.dealer.accepting = False

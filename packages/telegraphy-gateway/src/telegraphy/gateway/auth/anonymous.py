@@ -1,4 +1,4 @@
-"""Anonymous authentication: accepted with the role `anonymous`, which may only read public topics."""
+"""Anonymous authentication: the role `anonymous`, which may only read public topics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WAMP URIs: validation per match policy, and patterns (exact, prefix, wildcard) that match topics."""
+"""WAMP URIs: validation per match policy, and patterns (exact, prefix, wildcard)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 MATCH_POLICIES = ("exact", "prefix", "wildcard")
+RESERVED = "wamp."
+"""Topics and procedures under this prefix belong to the router (meta API)."""
 
 # Loose URIs (WAMP spec, "Relaxed/Loose URIs"): components without whitespace, '.' or '#'.
 _EXACT = re.compile(r"^([^\s.#]+\.)*[^\s.#]+$")
@@ -32,6 +34,14 @@ class Pattern:
         if self.match == "prefix":
             return topic.startswith(self.uri)
         return wildcard_matches(self.uri.split("."), topic.split("."))
+
+    def reaches_reserved(self) -> bool:
+        """Whether this pattern can match a topic under `wamp.` (the router's meta events)."""
+        if self.match == "prefix" and RESERVED.startswith(self.uri):
+            return True
+        if self.match == "wildcard":
+            return self.uri.split(".")[0] in ("", "wamp")
+        return self.uri.startswith(RESERVED)
 
     def covers(self, other: Pattern) -> bool:
         """Whether every topic `other` can match is also matched by this pattern.

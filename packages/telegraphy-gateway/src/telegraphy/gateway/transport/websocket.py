@@ -7,6 +7,7 @@ configured limit the session is closed as a slow consumer instead of growing wit
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from autobahn.exception import Disconnected
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 log = Logger()
 
 SLOW_CONSUMER = "telegraphy.error.slow_consumer"
+SLOW_CONSUMER_CLOSE = 4008
+"""WebSocket close code (private range) for a slow consumer; 1008 is reserved to the stack."""
 
 
 @implementer(IPushProducer)
@@ -54,8 +57,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         offered = ", ".join(request.protocols) or "none"
         raise ConnectionDeny(
             ConnectionDeny.BAD_REQUEST,
-            f"no supported WAMP subprotocol offered ({offered}); use one of "
-            + ", ".join(CODECS),
+            f"no supported WAMP subprotocol offered ({offered}); use one of " + ", ".join(CODECS),
         )
 
     def onOpen(self) -> None:
@@ -81,7 +83,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             return
         for message, raw in messages:
             session.on_message(message, raw)
-        if self._hello_timer.active() and session.id:
+        if self._hello_timer.active() and not session.joining:
             self._hello_timer.cancel()
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
@@ -106,10 +108,8 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
 
     def close(self, code: int, reason: str) -> None:
         self._dead = True
-        try:
+        with contextlib.suppress(Disconnected):
             self.sendClose(code, reason[:120])
-        except Disconnected:
-            pass
 
     def details(self) -> dict[str, Any]:
         return {
@@ -124,8 +124,10 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
     # -- IPushProducer: Twisted's signal that the socket's send buffer is full ------------
 
     def pauseProducing(self) -> None:
-        self._paused = True
-        self._paused_bytes = 0
+        # Twisted calls this on every write while its buffer is over the threshold.
+        if not self._paused:
+            self._paused = True
+            self._paused_bytes = 0
 
     def resumeProducing(self) -> None:
         self._paused = False
@@ -140,7 +142,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         message = f"output buffer limit of {limit} bytes exceeded: the client reads too slowly"
         self.transport.write(self.codec.frame(Abort(SLOW_CONSUMER, message)))
         if self.session is not None:
-            self.session.kill(message)
+            self.session.kill(SLOW_CONSUMER_CLOSE, message)
         # Whatever is still queued may never drain; do not wait for it.
         self.factory.clock.callLater(self.factory.close_grace, self._abort)
 
@@ -149,8 +151,8 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             self.transport.abortConnection()
 
     def _hello_timed_out(self) -> None:
-        if self.session is not None and not self.session.id:
-            self.session.on_protocol_error("no HELLO within the hello_timeout")
+        if self.session is not None and self.session.joining:
+            self.session.on_protocol_error("the opening handshake did not finish in hello_timeout")
 
 
 class WampWebSocketFactory(WebSocketServerFactory):
@@ -170,4 +172,6 @@ class WampWebSocketFactory(WebSocketServerFactory):
             autoPingTimeout=limits.auto_ping_timeout,
             closeHandshakeTimeout=self.close_grace,
             openHandshakeTimeout=limits.hello_timeout,
+            # RFC 6455 7.1.7: tell the peer why (1007, 1009, ...) instead of dropping the TCP.
+            failByDrop=False,
         )

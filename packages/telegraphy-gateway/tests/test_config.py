@@ -1,0 +1,117 @@
+"""Configuration: TOML in, a validated frozen config out, and errors that say what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from telegraphy.gateway import ConfigError, GatewayConfig, Limits, config_from_mapping, load_config
+from telegraphy.gateway.router.uri import Pattern
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "gateway" / "telegraphy.toml"
+
+
+def test_defaults_need_no_file() -> None:
+    config = load_config(None)
+    assert (config.realm, config.host, config.port) == ("telegraphy", "127.0.0.1", 9000)
+    assert config.backends == () and config.public == ()
+    assert config.limits == Limits()
+
+
+def test_example_file_loads() -> None:
+    config = load_config(EXAMPLE)
+    assert config.backend("demo-backend") is not None
+    assert Pattern("telegraphy.public.", "prefix") in config.public
+
+
+def test_every_key() -> None:
+    config = config_from_mapping(
+        {
+            "realm": "shop",
+            "host": "0.0.0.0",
+            "port": 8080,
+            "public": [
+                "a.b",
+                {"uri": "c.", "match": "prefix"},
+                {"uri": "d..e", "match": "wildcard"},
+            ],
+            "backends": [{"authid": "web", "secret": "x" * 16, "authrole": "webapp"}],
+            "limits": {"max_message_size": 10, "hello_timeout": 0.5},
+            "log": {"level": "debug", "format": "json"},
+        }
+    )
+    assert config.public == (
+        Pattern("a.b"),
+        Pattern("c.", "prefix"),
+        Pattern("d..e", "wildcard"),
+    )
+    assert config.backend("web") is not None and config.backend("web").authrole == "webapp"  # type: ignore[union-attr]
+    assert config.limits.max_message_size == 10 and config.limits.hello_timeout == 0.5
+    assert (config.log_level, config.log_format) == ("debug", "json")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"relam": "x"}, "unknown key(s) relam at top level"),
+        ({"realm": "bad realm"}, "realm must be a WAMP URI"),
+        ({"port": 70000}, "port must be an integer from 0 to 65535"),
+        ({"port": "9000"}, "port must be an integer"),
+        ({"backends": {"authid": "a"}}, "backends must be an array of tables"),
+        ({"backends": [{"authid": "a"}]}, "backends[0].secret must be a non-empty string"),
+        ({"backends": [{"authid": "a", "secret": "short"}]}, "backends[0].secret is too short"),
+        (
+            {
+                "backends": [
+                    {"authid": "a", "secret": "s" * 16},
+                    {"authid": "a", "secret": "t" * 16},
+                ]
+            },
+            "authid a is given more than once",
+        ),
+        (
+            {"backends": [{"authid": "a", "secret": "s" * 16, "authrole": "anonymous"}]},
+            "authrole must be a URI other than 'anonymous'",
+        ),
+        ({"public": ["a..b"]}, "public[0]: 'a..b' is not a valid exact topic pattern"),
+        ({"public": [{"uri": "a", "match": "fuzzy"}]}, "public[0].match must be one of"),
+        ({"public": ["wamp.session.on_join"]}, "public[0]: topics under 'wamp.' are reserved"),
+        ({"limits": {"max_message_size": 0}}, "limits.max_message_size must be a positive"),
+        ({"limits": {"max_output_buffer": 1.5}}, "limits.max_output_buffer must be a positive"),
+        ({"limits": {"unknown": 1}}, "unknown key(s) unknown at [limits]"),
+        ({"log": {"level": "loud"}}, "level must be one of"),
+    ],
+)
+def test_bad_configuration_says_what_to_fix(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from_mapping(data)
+    assert message in str(raised.value)
+
+
+def test_file_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text("realm = ")
+    with pytest.raises(ConfigError, match=r"gw\.toml is not valid TOML"):
+        load_config(path)
+    path.write_text('realm = "ok"\nport = -1\n')
+    with pytest.raises(ConfigError, match=r"gw\.toml: port must be"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read configuration file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_overrides_are_validated() -> None:
+    config = GatewayConfig().with_overrides(port=1234, host=None)
+    assert config.port == 1234 and config.host == "127.0.0.1"
+    with pytest.raises(ConfigError):
+        GatewayConfig().with_overrides(realm="no spaces allowed")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["wamp.x", {"uri": "wam", "match": "prefix"}, {"uri": ".session.on_join", "match": "wildcard"}],
+)
+def test_public_patterns_never_reach_meta_events(entry: object) -> None:
+    with pytest.raises(ConfigError, match="reserved"):
+        config_from_mapping({"public": [entry]})

@@ -1,0 +1,71 @@
+"""Bounded memory: a subscriber that stops reading is cut off; the others are not slowed."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+import pytest_twisted
+from autobahn.wamp.types import PublishOptions
+from twisted.internet import defer
+
+from conftest import BACKEND_ID, BACKEND_SECRET, DEFAULT_CONFIG
+from gateway_harness import GatewayProcess, Inbox, RawPeer, join, within
+
+TOPIC = "telegraphy.public.news"
+LIMIT = 256 * 1024
+EVENTS = 1500
+PAYLOAD = "x" * 16 * 1024  # 1500 events of 16 KiB: far more than the socket buffers hold
+
+
+@pytest.fixture
+def gateway_config() -> str:
+    return DEFAULT_CONFIG.replace("[limits]", f"[limits]\nmax_output_buffer = {LIMIT}")
+
+
+async def stalled_subscriber(gateway: GatewayProcess) -> RawPeer:
+    peer = await RawPeer(gateway.url, ["wamp.2.json"]).connect()
+    peer.send(json.dumps([1, "telegraphy", {"roles": {"subscriber": {}}}]))
+    assert json.loads(await peer.receive())[0] == 2  # WELCOME
+    peer.send(json.dumps([32, 1, {}, TOPIC]))
+    assert json.loads(await peer.receive())[0] == 33  # SUBSCRIBED
+    # A fixed receive buffer (no autotuning up to tens of MB) so the backlog reaches the
+    # gateway soon; larger than loopback's MSS so window updates still flow on resume.
+    peer.protocol.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+    peer.protocol.transport.pauseProducing()  # stop reading from the socket
+    return peer
+
+
+@pytest_twisted.ensureDeferred
+async def test_slow_consumer_is_cut_off_and_others_get_everything(gateway: GatewayProcess) -> None:
+    slow = await stalled_subscriber(gateway)
+    publisher = await join(gateway.url, authid=BACKEND_ID, secret=BACKEND_SECRET)
+    reader = await join(gateway.url)
+    inbox = Inbox()
+    await reader.subscribe(inbox, TOPIC)
+    leaving = Inbox()
+    await publisher.subscribe(leaving, "wamp.session.on_leave")
+
+    # Lockstep: the healthy reader gets each event before the next is published, so it never
+    # has a backlog, while the stalled one accumulates everything.
+    async def publish_all() -> None:
+        for i in range(EVENTS):
+            await publisher.publish(TOPIC, i, PAYLOAD, options=PublishOptions(acknowledge=True))
+            args, _ = await inbox.next()
+            assert args[0] == i
+
+    publishing = defer.ensureDeferred(publish_all())
+
+    (left_id, _, left_role), _ = await leaving.next(seconds=60)
+    assert left_role == "anonymous" and left_id != reader._session_id
+    slow.protocol.transport.resumeProducing()
+    while (message := json.loads(await slow.receive()))[0] == 36:
+        pass  # the EVENTs queued before the cut
+    assert message[0] == 3 and message[2] == "telegraphy.error.slow_consumer"  # ABORT
+    code, reason = await slow.closed()
+    assert code == 4008 and "output buffer limit" in (reason or "")
+
+    await within(publishing, 120)
+    assert await publisher.call("wamp.session.count") == 2
+    assert "output buffer limit of 262144 bytes exceeded" in gateway.output()
