@@ -45,7 +45,16 @@ def start_gateway(tmp_path: Path, config: str, extra_args: tuple[str, ...] = ())
     port = free_port()
     log = open(tmp_path / "gateway.log", "w+b")  # noqa: SIM115 - closed by GatewayProcess
     process = subprocess.Popen(
-        [sys.executable, "-m", "telegraphy.gateway", "--config", str(path), "--port", str(port), *extra_args],
+        [
+            sys.executable,
+            "-m",
+            "telegraphy.gateway",
+            "--config",
+            str(path),
+            "--port",
+            str(port),
+            *extra_args,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
