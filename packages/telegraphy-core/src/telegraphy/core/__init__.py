@@ -4,6 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._errors import TelegraphyError  # noqa: E402
+from ._errors import TelegraphyError
 
 __all__ = ["TelegraphyError", "__version__"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Backend, GatewayConfig, Limits, config_from_mapping, load_config  # noqa: E402
-from .errors import ConfigError, GatewayError  # noqa: E402
-from .server import Gateway  # noqa: E402
+from .config import Backend, GatewayConfig, Limits, config_from_mapping, load_config
+from .errors import ConfigError, GatewayError
+from .server import Gateway
 
 __all__ = [
     "Backend",

@@ -96,10 +96,10 @@ class Session:
             self.realm.detach(self)
             self.state = State.SHUTTING_DOWN
 
-    def kill(self, message: str) -> None:
+    def kill(self, code: int, message: str) -> None:
         """Cut a session whose peer cannot keep up (its transport has written the ABORT)."""
         log.warn("closing session {session}: {message}", session=self.id, message=message)
-        self._close(1008, message)
+        self._close(code, message)
 
     def _close(self, code: int, reason: str) -> None:
         if self.state == State.ESTABLISHED:
@@ -109,8 +109,17 @@ class Session:
 
     # -- receiving -------------------------------------------------------------------------
 
+    @property
+    def joining(self) -> bool:
+        """Whether the opening handshake (HELLO, and CHALLENGE/AUTHENTICATE) is still under way."""
+        return self.state in (State.AWAITING_HELLO, State.CHALLENGED)
+
     def on_message(self, message: wamp.Message, raw: Raw) -> None:
-        if self.state == State.ESTABLISHED:
+        if isinstance(message, wamp.Abort):
+            # A peer may abort in any state, and an ABORT is never answered.
+            if self.state != State.CLOSED:
+                self._close(1000, "aborted by peer")
+        elif self.state == State.ESTABLISHED:
             self._dispatch(message, raw)
         elif self.state == State.AWAITING_HELLO:
             self._on_hello(message)
@@ -134,8 +143,6 @@ class Session:
         if isinstance(message, wamp.Goodbye):
             self.send(wamp.Goodbye("wamp.close.goodbye_and_out"))
             self._close(1000, "goodbye")
-        elif isinstance(message, wamp.Abort):
-            self._close(1000, "aborted by peer")
         elif handler is None:
             name = type(message).__name__.upper()
             self.on_protocol_error(f"{name} is not allowed in an established session")
@@ -148,9 +155,17 @@ class Session:
                 self.on_protocol_error(str(e))
 
     def _refuse(self, message: wamp.Message, error: WampError) -> None:
-        self.send(
-            wamp.Error(message.MESSAGE_TYPE, message.request, error.uri, args=[str(error)])
-        )
+        if isinstance(message, wamp.Publish) and not message.acknowledge:
+            # The spec answers a refused PUBLISH only when acknowledged; clients treat any
+            # other ERROR for it as a protocol violation and drop the session.
+            log.info(
+                "refused unacknowledged publication to {topic} by session {session}: {error}",
+                topic=message.topic,
+                session=self.id,
+                error=str(error),
+            )
+            return
+        self.send(wamp.Error(message.MESSAGE_TYPE, message.request, error.uri, args=[str(error)]))
 
     # -- opening handshake -----------------------------------------------------------------
 
@@ -223,8 +238,5 @@ class Session:
 
     def wants(self, role: str, feature: str) -> bool:
         """Whether the peer announced `feature` for `role` in its HELLO."""
-        announced = self.roles.get(role)
-        features = getattr(announced, "features", None) or {}
-        if isinstance(announced, dict):
-            features = announced.get("features", {})
-        return bool(features.get(feature))
+        # autobahn's HELLO parser gives each role as a RoleFeatures object, features as attributes.
+        return bool(getattr(self.roles.get(role), feature, None))

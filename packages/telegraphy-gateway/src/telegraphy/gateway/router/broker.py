@@ -84,18 +84,20 @@ class Broker:
             raise NotAuthorized(f"not authorized to subscribe to {pattern.uri!r}")
         subscription = self._by_pattern[pattern.match].get(pattern.uri)
         mine = self._of_session.setdefault(session, set())
-        if subscription is None or subscription not in mine:
-            if len(mine) >= self._realm.limits.max_subscriptions_per_session:
-                raise LimitExceeded("too many subscriptions for this session")
+        new_for_session = subscription is None or subscription not in mine
+        if new_for_session and len(mine) >= self._realm.limits.max_subscriptions_per_session:
+            raise LimitExceeded("too many subscriptions for this session")
         created = subscription is None
         if subscription is None:
             subscription = self._create(pattern)
+        added = not subscription.has(session)
         subscription.add(session)
         mine.add(subscription)
         session.send(wamp.Subscribed(msg.request, subscription.id))
         if created:
             self._realm.meta.on_subscription_created(session, subscription)
-        self._realm.meta.on_subscribe(session, subscription)
+        if added:  # subscribing again to the same topic changes nothing: no meta event
+            self._realm.meta.on_subscribe(session, subscription)
 
     def unsubscribe(self, session: Session, msg: wamp.Unsubscribe, raw: Raw) -> None:
         subscription = self._by_id.get(msg.subscription)
@@ -106,8 +108,13 @@ class Broker:
         session.send(wamp.Unsubscribed(msg.request))
 
     def remove_session(self, session: Session) -> None:
-        for subscription in self._of_session.pop(session, ()):
-            self._leave(session, subscription)
+        subscriptions = self._of_session.pop(session, set())
+        # Out of every subscription first: a leaving session must get no meta events about its
+        # own leaving (its GOODBYE has been answered already).
+        for subscription in subscriptions:
+            subscription.remove(session)
+        for subscription in subscriptions:
+            self._left(session, subscription)
 
     def _create(self, pattern: Pattern) -> Subscription:
         subscription = Subscription(unique_id(self._by_id), pattern)
@@ -118,6 +125,9 @@ class Broker:
 
     def _leave(self, session: Session, subscription: Subscription) -> None:
         subscription.remove(session)
+        self._left(session, subscription)
+
+    def _left(self, session: Session, subscription: Subscription) -> None:
         self._realm.meta.on_unsubscribe(session, subscription)
         if not subscription.members:
             del self._by_id[subscription.id]

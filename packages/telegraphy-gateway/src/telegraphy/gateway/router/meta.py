@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 Procedure = Callable[..., Any]
 
 
+def _id_argument(value: Any) -> int:
+    # A WAMP ID is an integer; anything else is a wrong argument, not an unknown ID.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"expected a WAMP ID, got {value!r}")
+    return value
+
+
 class MetaApi:
     def __init__(self, realm: Realm) -> None:
         self._realm = realm
@@ -64,7 +71,7 @@ class MetaApi:
         return [s.id for s in self._sessions(filter_authroles)]
 
     def session_get(self, session_id: int) -> dict[str, Any]:
-        session = self._realm.sessions.get(session_id) if isinstance(session_id, int) else None
+        session = self._realm.sessions.get(_id_argument(session_id))
         if session is None:
             raise NoSuchSession(f"no session {session_id!r}")
         return session.details()
@@ -75,6 +82,8 @@ class MetaApi:
         return self._realm.broker.ids()
 
     def subscription_lookup(self, topic: str, options: dict[str, Any] | None = None) -> int | None:
+        if options is not None and not isinstance(options, dict):
+            raise InvalidArgument("lookup takes a topic URI and options {match}")
         match = (options or {}).get("match", "exact")
         if not isinstance(topic, str) or match not in MATCH_POLICIES:
             raise InvalidArgument("lookup takes a topic URI and options {match}")
@@ -87,7 +96,7 @@ class MetaApi:
         return [s.id for s in self._realm.broker.matching(topic)] or None
 
     def _subscription(self, subscription_id: int) -> Subscription:
-        found = self._realm.broker.get(subscription_id) if isinstance(subscription_id, int) else None
+        found = self._realm.broker.get(_id_argument(subscription_id))
         if found is None:
             raise NoSuchSubscription(f"no subscription {subscription_id!r}")
         return found

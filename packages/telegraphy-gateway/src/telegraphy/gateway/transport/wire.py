@@ -8,16 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import cbor2
+import msgpack
 import txaio
 
-txaio.use_twisted()  # autobahn's serializers need the framework chosen before use
+# autobahn's serializer module binds txaio's clock at import: choose the framework first.
+txaio.use_twisted()
 
-from autobahn.wamp import message as wamp
-from autobahn.wamp.exception import ProtocolError
-from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer, Serializer
-from autobahn.websocket.protocol import PreparedMessage
+from autobahn.wamp import message as wamp  # noqa: E402
+from autobahn.wamp.exception import InvalidUriError, ProtocolError  # noqa: E402
+from autobahn.wamp.serializer import (  # noqa: E402
+    CBORSerializer,
+    JsonSerializer,
+    MsgPackSerializer,
+    Serializer,
+)
+from autobahn.websocket.protocol import PreparedMessage  # noqa: E402
 
 Raw = list[Any]
+
+# Requests whose URI (always their fourth element) autobahn rejects while parsing. The spec
+# answers a bad URI in a request with ERROR wamp.error.invalid_uri, not ABORT, so the parse
+# lets it through and the router refuses it.
+_REQUEST_URI_FIELDS: dict[type[wamp.Message], str] = {
+    wamp.Publish: "topic",
+    wamp.Subscribe: "topic",
+    wamp.Call: "procedure",
+    wamp.Register: "procedure",
+}
 
 
 class Codec:
@@ -49,6 +67,8 @@ class Codec:
             raws = self._objects.unserialize(payload)
         except Exception as e:  # each serializer library raises its own errors
             raise ProtocolError(f"invalid {self.name} serialization: {e}") from e
+        if self.name in _UNDEFINED_MARKS and _UNDEFINED_MARKS[self.name] in payload:
+            raws = [_without_undefined(raw) for raw in raws]
         return [(self._parse(raw), raw) for raw in raws]
 
     def _parse(self, raw: Any) -> wamp.Message:
@@ -59,11 +79,47 @@ class Codec:
         if klass is None:
             raise ProtocolError(f"unknown WAMP message type {kind!r}")
         try:
-            return klass.parse(raw)
-        except ProtocolError:
-            raise
-        except Exception as e:  # autobahn asserts on some malformed fields
-            raise ProtocolError(f"malformed {klass.__name__.upper()}: {e!r}") from e
+            return _checked(klass, raw)
+        except InvalidUriError as e:
+            field = _REQUEST_URI_FIELDS.get(klass)
+            if field is None or len(raw) < 4 or not isinstance(raw[3], str):
+                raise ProtocolError(f"malformed {klass.__name__.upper()}: {e}") from e
+            # Check every other field with a valid stand-in, then put the peer's URI back.
+            message = _checked(klass, [*raw[:3], "invalid", *raw[4:]])
+            setattr(message, field, raw[3])
+            return message
+
+
+# JavaScript's MessagePack and CBOR encoders (wampy.js uses msgpackr and cbor-x) write
+# `undefined` for an option a client leaves unset, as in SUBSCRIBE {"match": undefined}, which
+# autobahn's parser refuses. Read it as JSON.stringify does: no key in a map, null in an array.
+# The byte marks let the usual message skip the walk.
+_UNDEFINED_MARKS = {"msgpack": b"\xd4\x00\x00", "cbor": b"\xf7"}
+_MSGPACK_UNDEFINED = msgpack.ExtType(0, b"\x00")
+
+
+def _is_undefined(value: Any) -> bool:
+    return value is cbor2.undefined or (
+        isinstance(value, msgpack.ExtType) and value == _MSGPACK_UNDEFINED
+    )
+
+
+def _without_undefined(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_undefined(v) for k, v in value.items() if not _is_undefined(v)}
+    if isinstance(value, list):
+        return [None if _is_undefined(v) else _without_undefined(v) for v in value]
+    return value
+
+
+def _checked(klass: type[wamp.Message], raw: Raw) -> wamp.Message:
+    """`klass.parse(raw)`, raising `ProtocolError` (or `InvalidUriError`) for a malformed one."""
+    try:
+        return klass.parse(raw)
+    except (ProtocolError, InvalidUriError):
+        raise
+    except Exception as e:  # autobahn asserts on some malformed fields
+        raise ProtocolError(f"malformed {klass.__name__.upper()}: {e!r}") from e
 
 
 CODECS: dict[str, Codec] = {
