@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _start_logging(config.log_level, config.log_format)
     gateway = Gateway(config)
     # Until the reactor runs and installs its own handlers, a SIGTERM still stops cleanly.
-    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(reactor.stop))
+    signal.signal(signal.SIGTERM, lambda *_: reactor.callLater(0, reactor.stop))
     try:
         gateway.listen()
     except Exception as e:  # CannotListenError and friends: say why and stop

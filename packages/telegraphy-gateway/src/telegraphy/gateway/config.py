@@ -182,11 +182,12 @@ def _patterns(value: Any) -> tuple[Pattern, ...]:
 
 def _pattern(index: int, entry: Any) -> Pattern:
     where = f"public[{index}]"
+    uri: Any
     if isinstance(entry, str):
         uri, match = entry, "exact"
     elif isinstance(entry, Mapping):
         _reject_unknown(entry, {"uri", "match"}, where)
-        uri, match = entry.get("uri"), entry.get("match", "exact")
+        uri, match = entry.get("uri"), str(entry.get("match", "exact"))
     else:
         raise ConfigError(f"{where} must be a URI string or a table {{uri, match}}")
     if match not in MATCH_POLICIES:

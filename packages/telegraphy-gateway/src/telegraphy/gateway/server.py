@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer, reactor, task
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
 from twisted.logger import Logger
 
@@ -30,8 +31,12 @@ class Gateway:
         self._port: IListeningPort | None = None
 
     def listen(self, tcp: IReactorTCP = reactor) -> IListeningPort:
-        self._port = tcp.listenTCP(self.config.port, self.site, interface=self.config.host)
-        address = self._port.getHost()
+        self._port = tcp.listenTCP(
+            self.config.port,
+            self.site,  # type: ignore[arg-type]  # twisted's stubs type Site too narrowly
+            interface=self.config.host,
+        )
+        address = cast(IPv4Address, self._port.getHost())
         log.info(
             "telegraphy-gateway {version} serving realm {realm} on ws://{host}:{port}/ws",
             version=__version__,
@@ -67,7 +72,7 @@ class Gateway:
             session.goodbye(SHUTDOWN, "the gateway is shutting down")
         yield self._wait(lambda: not self.websocket.connections, timeout)
         for connection in list(self.websocket.connections):
-            connection.transport.abortConnection()
+            connection.abort()
         log.info("telegraphy-gateway stopped")
 
     def _wait(self, done: Any, timeout: float) -> defer.Deferred[None]:

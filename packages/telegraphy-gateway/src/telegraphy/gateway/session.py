@@ -59,7 +59,7 @@ class Session:
         self.permissions: Permissions | None = None
         self.roles: dict[str, Any] = {}
         self._authenticator: Authenticator | None = None
-        self._handlers: dict[type[wamp.Message], Callable[[Any, Raw], None]] = {
+        self._handlers: dict[type[wamp.Message], Callable[[Session, Any, Raw], None]] = {
             wamp.Publish: realm.broker.publish,
             wamp.Subscribe: realm.broker.subscribe,
             wamp.Unsubscribe: realm.broker.unsubscribe,
@@ -154,7 +154,7 @@ class Session:
             except ProtocolViolation as e:
                 self.on_protocol_error(str(e))
 
-    def _refuse(self, message: wamp.Message, error: WampError) -> None:
+    def _refuse(self, message: Any, error: WampError) -> None:
         if isinstance(message, wamp.Publish) and not message.acknowledge:
             # The spec answers a refused PUBLISH only when acknowledged; clients treat any
             # other ERROR for it as a protocol violation and drop the session.

@@ -45,8 +45,10 @@ class Registration:
 
     def pick(self) -> Session:
         if self.invoke == "roundrobin":
+            # In registration order, from the first; `turn` may point past a callee that left.
+            callee = self.callees[self.turn % len(self.callees)]
             self.turn = (self.turn + 1) % len(self.callees)
-            return self.callees[self.turn]
+            return callee
         if self.invoke == "random":
             return random.choice(self.callees)
         if self.invoke == "last":

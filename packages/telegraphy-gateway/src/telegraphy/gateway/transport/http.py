@@ -21,7 +21,7 @@ class Health(Resource):
     isLeaf = True
 
     def __init__(self, gateway: Gateway) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._gateway = gateway
 
     def render_GET(self, request: Request) -> bytes:

@@ -8,14 +8,14 @@ configured limit the session is closed as a slow consumer instead of growing wit
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autobahn.exception import Disconnected
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.wamp.exception import ProtocolError
 from autobahn.wamp.message import Abort
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -48,6 +48,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         super().connectionLost(reason)
 
     def onConnect(self, request: ConnectionRequest) -> str:
+        subprotocol: str
         for subprotocol in request.protocols:
             if subprotocol in CODECS:
                 self.codec = CODECS[subprotocol]
@@ -64,10 +65,11 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         self._paused = False
         self._paused_bytes = 0
         self._dead = False
+        self._tcp = cast(tcp.Connection, self.transport)
         # Twisted Web registered its HTTP channel as the producer; the WebSocket took over.
-        if self.transport.producer is not None:
-            self.transport.unregisterProducer()
-        self.transport.registerProducer(self, True)
+        if self._tcp.producer is not None:
+            self._tcp.unregisterProducer()
+        self._tcp.registerProducer(self, True)
         self.session = Session(self, self.factory.realm)
         self._hello_timer = self.factory.clock.callLater(
             self.factory.realm.limits.hello_timeout, self._hello_timed_out
@@ -104,7 +106,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
                 self._dead = True
                 self.factory.clock.callLater(0, self._cut_slow_consumer)
                 return
-        self.transport.write(frame)
+        self._tcp.write(frame)
 
     def close(self, code: int, reason: str) -> None:
         self._dead = True
@@ -140,15 +142,19 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
     def _cut_slow_consumer(self) -> None:
         limit = self.factory.realm.limits.max_output_buffer
         message = f"output buffer limit of {limit} bytes exceeded: the client reads too slowly"
-        self.transport.write(self.codec.frame(Abort(SLOW_CONSUMER, message)))
+        self._tcp.write(self.codec.frame(Abort(SLOW_CONSUMER, message)))
         if self.session is not None:
             self.session.kill(SLOW_CONSUMER_CLOSE, message)
         # Whatever is still queued may never drain; do not wait for it.
         self.factory.clock.callLater(self.factory.close_grace, self._abort)
 
+    def abort(self) -> None:
+        """Drop the connection now, whatever is still queued for it."""
+        self._tcp.abortConnection()
+
     def _abort(self) -> None:
-        if self.transport is not None and self.transport.connected:
-            self.transport.abortConnection()
+        if self._tcp.connected:
+            self._tcp.abortConnection()
 
     def _hello_timed_out(self) -> None:
         if self.session is not None and self.session.joining:
@@ -156,16 +162,16 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
 
 
 class WampWebSocketFactory(WebSocketServerFactory):
-    protocol = WampWebSocketProtocol
+    protocol = WampWebSocketProtocol  # type: ignore[assignment]  # autobahn's own protocol API
 
     def __init__(self, realm: Realm, clock: IReactorTime = reactor) -> None:
-        super().__init__(protocols=list(CODECS))
+        super().__init__(protocols=list(CODECS))  # type: ignore[no-untyped-call]
         self.realm = realm
         self.clock = clock
         self.connections: set[WampWebSocketProtocol] = set()
         self.close_grace = 5.0
         limits = realm.limits
-        self.setProtocolOptions(
+        self.setProtocolOptions(  # type: ignore[no-untyped-call]
             maxMessagePayloadSize=limits.max_message_size,
             maxFramePayloadSize=limits.max_message_size,
             autoPingInterval=limits.auto_ping_interval,

@@ -21,7 +21,6 @@ from autobahn.wamp.serializer import (  # noqa: E402
     CBORSerializer,
     JsonSerializer,
     MsgPackSerializer,
-    Serializer,
 )
 from autobahn.websocket.protocol import PreparedMessage  # noqa: E402
 
@@ -41,7 +40,7 @@ _REQUEST_URI_FIELDS: dict[type[wamp.Message], str] = {
 class Codec:
     """One serializer plus WebSocket framing of unmasked server-to-client frames."""
 
-    def __init__(self, subprotocol: str, serializer: Serializer) -> None:
+    def __init__(self, subprotocol: str, serializer: Any) -> None:
         self.subprotocol = subprotocol
         self.name = serializer.SERIALIZER_ID
         self.binary: bool = serializer._serializer.BINARY
@@ -115,7 +114,8 @@ def _without_undefined(value: Any) -> Any:
 def _checked(klass: type[wamp.Message], raw: Raw) -> wamp.Message:
     """`klass.parse(raw)`, raising `ProtocolError` (or `InvalidUriError`) for a malformed one."""
     try:
-        return klass.parse(raw)
+        message: wamp.Message = klass.parse(raw)
+        return message
     except (ProtocolError, InvalidUriError):
         raise
     except Exception as e:  # autobahn asserts on some malformed fields
