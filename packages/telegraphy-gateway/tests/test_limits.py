@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from conftest import BACKEND_ID, BACKEND_SECRET, start_gateway
-from gateway_harness import GatewayProcess
 from test_protocol import (
     CALL,
     ERROR,
@@ -31,6 +29,9 @@ from test_protocol import (
     assert_gateway_serves,
     joined,
 )
+
+from conftest import BACKEND_ID, BACKEND_SECRET, start_gateway
+from gateway_harness import GatewayProcess
 
 MAX_MESSAGE_SIZE = 4096
 MAX_SUBSCRIPTIONS = 3

@@ -17,6 +17,7 @@ import pytest
 import pytest_twisted
 from autobahn.wamp import auth
 from autobahn.wamp.types import PublishOptions
+
 from conftest import BACKEND_ID, BACKEND_SECRET, start_gateway
 from gateway_harness import GatewayProcess, Inbox, RawPeer, join, left
 
