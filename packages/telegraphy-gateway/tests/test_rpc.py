@@ -131,7 +131,7 @@ async def test_shared_registration_with_another_policy_is_refused(peers: Peers) 
     await owner.register(lambda: 1, "app.rpc.pool", options=RegisterOptions(invoke="roundrobin"))
     for invoke in ("single", "first", "random"):
         error = await register_error(other, "app.rpc.pool", invoke=invoke)
-        assert error.error == "wamp.error.procedure_already_exists"
+        assert error.error == "wamp.error.procedure_exists_with_different_invocation_policy"
 
 
 @pytest_twisted.ensureDeferred

@@ -66,8 +66,8 @@ class Canceled(WampError):
     uri = "wamp.error.canceled"
 
 
-class OptionNotAllowed(WampError):
-    uri = "wamp.error.option_not_allowed"
+class ProcedureExistsWithDifferentPolicy(WampError):
+    uri = "wamp.error.procedure_exists_with_different_invocation_policy"
 
 
 class ProtocolViolation(GatewayError):

@@ -15,13 +15,12 @@ from autobahn.wamp import message as wamp
 from ..errors import InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
 from ..transport.wire import Codec, Raw
 from .ids import global_id, unique_id
-from .uri import Pattern, validate_pattern, wildcard_matches
+from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
 if TYPE_CHECKING:
     from ..session import Session
     from .realm import Realm
 
-RESERVED_PREFIX = "wamp."
 _MATCH_CACHE_SIZE = 10_000
 
 Sender = Callable[[bytes], None]
@@ -175,7 +174,7 @@ class Broker:
         topic = msg.topic
         if not validate_pattern(topic, "exact"):
             raise InvalidUri(f"{topic!r} is not a valid topic URI")
-        if topic.startswith(RESERVED_PREFIX):
+        if topic.startswith(RESERVED):
             raise NotAuthorized("topics under 'wamp.' are reserved for the router")
         assert publisher.permissions is not None
         if not publisher.permissions.allows("publish", Pattern(topic)):

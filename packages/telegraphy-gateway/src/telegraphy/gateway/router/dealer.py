@@ -16,19 +16,17 @@ from ..errors import (
     NoSuchRegistration,
     NotAuthorized,
     ProcedureAlreadyExists,
+    ProcedureExistsWithDifferentPolicy,
     ProtocolViolation,
     WampError,
 )
 from ..transport.wire import Raw
-from .broker import RESERVED_PREFIX
 from .ids import SessionScope, unique_id
-from .uri import Pattern, validate_pattern, wildcard_matches
+from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
 if TYPE_CHECKING:
     from ..session import Session
     from .realm import Realm
-
-INVOKE_POLICIES = ("single", "roundrobin", "random", "first", "last")
 
 
 class Registration:
@@ -94,23 +92,26 @@ class Dealer:
         invoke = msg.invoke or "single"
         if not validate_pattern(pattern.uri, pattern.match):
             raise InvalidUri(f"{pattern.uri!r} is not a valid URI for {pattern.match} match")
-        if pattern.uri.startswith(RESERVED_PREFIX):
+        if pattern.uri.startswith(RESERVED):
             raise NotAuthorized("procedures under 'wamp.' are reserved for the router")
-        if invoke not in INVOKE_POLICIES:
-            raise WampError(f"unknown invocation policy {invoke!r}", "wamp.error.invalid_option")
         assert callee.permissions is not None
         if not callee.permissions.allows("register", pattern):
             raise NotAuthorized(f"not authorized to register {pattern.uri!r}")
+        registration = self._by_pattern[pattern.match].get(pattern.uri)
+        if registration is not None:
+            if registration.invoke != invoke:
+                raise ProcedureExistsWithDifferentPolicy(
+                    f"{pattern.uri!r} is registered with invoke={registration.invoke!r}"
+                )
+            if invoke == "single" or callee in registration.callees:
+                raise ProcedureAlreadyExists(f"{pattern.uri!r} is already registered")
         mine = self._of_session.setdefault(callee, set())
         if len(mine) >= self._realm.limits.max_registrations_per_session:
             raise LimitExceeded("too many registrations for this session")
-        registration = self._by_pattern[pattern.match].get(pattern.uri)
         if registration is None:
             registration = Registration(unique_id(self._by_id), pattern, invoke)
             self._by_id[registration.id] = registration
             self._by_pattern[pattern.match][pattern.uri] = registration
-        elif invoke == "single" or registration.invoke != invoke or callee in registration.callees:
-            raise ProcedureAlreadyExists(f"{pattern.uri!r} is already registered")
         registration.disclose_caller |= bool(raw[2].get("disclose_caller"))
         registration.callees.append(callee)
         mine.add(registration)
