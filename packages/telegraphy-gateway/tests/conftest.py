@@ -1,4 +1,5 @@
-"""Fixtures: a real gateway process on a free port, and real autobahn clients joined to it."""
+"""Fixtures: a real gateway process on a free port (per test, or per module with its own
+configuration), and the check that a gateway still serves clients."""
 
 from __future__ import annotations
 
@@ -13,24 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from autobahn.wamp.types import PublishOptions
 
-from gateway_harness import GatewayProcess
+from gateway_harness import GatewayProcess, Inbox, join, left
 
 BACKEND_ID = "backend-1"
 BACKEND_SECRET = "backend-secret-0123456789abcdef"
 
-DEFAULT_CONFIG = f"""
+BASE_CONFIG = f"""
 realm = "telegraphy"
 public = ["telegraphy.public.news", {{ uri = "telegraphy.public.", match = "prefix" }}]
 
 [[backends]]
 authid = "{BACKEND_ID}"
 secret = "{BACKEND_SECRET}"
-
-[limits]
-hello_timeout = 2.0
-shutdown_timeout = 2.0
 """
+DEFAULT_LIMITS: dict[str, float] = {"hello_timeout": 2.0, "shutdown_timeout": 2.0}
+
+
+def config_with_limits(**limits: float) -> str:
+    """The default configuration with these [limits] added or changed."""
+    lines = [f"{name} = {value}" for name, value in {**DEFAULT_LIMITS, **limits}.items()]
+    return BASE_CONFIG + "\n[limits]\n" + "\n".join(lines) + "\n"
+
+
+DEFAULT_CONFIG = config_with_limits()
 
 
 def free_port() -> int:
@@ -84,6 +92,36 @@ def gateway(tmp_path: Path, gateway_config: str) -> Iterator[GatewayProcess]:
     process = start_gateway(tmp_path, gateway_config)
     yield process
     process.stop()
+
+
+def module_gateway(config: str) -> Any:
+    """A module-scoped `gateway` fixture with `config`: one process start per module, not per
+    test. Assign it to `gateway` in the module. At the end it checks the gateway's log: bad
+    input is answered, never a crash, so nothing the gateway did may have raised."""
+
+    @pytest.fixture(scope="module", name="gateway")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+        process = start_gateway(tmp_path_factory.mktemp("gateway"), config)
+        yield process
+        output = process.output()
+        process.stop()
+        assert "Traceback" not in output and "Unhandled" not in output, output
+
+    return fixture
+
+
+async def assert_gateway_serves(gateway: GatewayProcess) -> None:
+    """Another client can still join, subscribe, publish and receive the event."""
+    session = await join(gateway.url, authid=BACKEND_ID, secret=BACKEND_SECRET)
+    inbox = Inbox()
+    await session.subscribe(inbox, "app.health")
+    await session.publish(
+        "app.health", "ok", options=PublishOptions(acknowledge=True, exclude_me=False)
+    )
+    args, _ = await inbox.next()
+    assert args == ("ok",)
+    session.leave()
+    await left(session)
 
 
 def pytest_configure(config: Any) -> None:

@@ -13,7 +13,8 @@ from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 import wamp_peers
 from conftest import BACKEND_ID, BACKEND_SECRET
-from gateway_harness import Inbox, JoinFailed, RawPeer, join
+from gateway_harness import Inbox, JoinFailed, join
+from raw_wamp import CHALLENGE, WampPeer
 from wamp_peers import REPORTING_ID, REPORTING_ROLE, REPORTING_SECRET, Peers
 
 gateway = wamp_peers.gateway  # one gateway process for the whole module
@@ -68,13 +69,11 @@ async def test_wrong_secret_and_unknown_authid_are_denied_alike(peers: Peers) ->
 
 async def challenge(url: str, authid: str) -> dict[str, Any]:
     """The WAMP-CRA challenge the gateway sends to `authid` (the peer then hangs up)."""
-    peer = await RawPeer(url, ["wamp.2.json"]).connect()
-    hello = {"roles": {"subscriber": {}}, "authmethods": ["wampcra"], "authid": authid}
-    peer.send(json.dumps([1, "telegraphy", hello]))
-    message = json.loads(await peer.receive())
-    peer.protocol.sendClose()
+    peer = await WampPeer.connect(url)
+    message = await peer.hello(["wampcra"], authid)
+    peer.raw.protocol.sendClose()
     await peer.closed()
-    assert message[:2] == [4, "wampcra"]
+    assert message[:2] == [CHALLENGE, "wampcra"]
     extra: dict[str, Any] = json.loads(message[2]["challenge"])
     return extra
 

@@ -7,12 +7,12 @@ serves other clients.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import pytest_twisted
-from test_protocol import (
+
+from conftest import assert_gateway_serves, config_with_limits, module_gateway
+from gateway_harness import GatewayProcess
+from raw_wamp import (
     CALL,
     ERROR,
     INVOCATION,
@@ -26,12 +26,8 @@ from test_protocol import (
     UNREGISTER,
     UNSUBSCRIBE,
     YIELD,
-    assert_gateway_serves,
-    joined,
+    raw_join,
 )
-
-from conftest import BACKEND_ID, BACKEND_SECRET, start_gateway
-from gateway_harness import GatewayProcess
 
 MAX_MESSAGE_SIZE = 4096
 MAX_SUBSCRIPTIONS = 3
@@ -39,30 +35,15 @@ MAX_REGISTRATIONS = 2
 MAX_PENDING_CALLS = 2
 LIMIT_EXCEEDED = "telegraphy.error.limit_exceeded"
 
-CONFIG = f"""
-realm = "telegraphy"
-
-[[backends]]
-authid = "{BACKEND_ID}"
-secret = "{BACKEND_SECRET}"
-
-[limits]
-max_message_size = {MAX_MESSAGE_SIZE}
-max_subscriptions_per_session = {MAX_SUBSCRIPTIONS}
-max_registrations_per_session = {MAX_REGISTRATIONS}
-max_pending_calls_per_session = {MAX_PENDING_CALLS}
-hello_timeout = 2.0
-shutdown_timeout = 0.5
-"""
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = start_gateway(Path(tmp_path_factory.mktemp("gateway")), CONFIG)
-    yield process
-    output = process.output()
-    process.stop()
-    assert "Traceback" not in output and "Unhandled" not in output, output
+gateway = module_gateway(
+    config_with_limits(
+        max_message_size=MAX_MESSAGE_SIZE,
+        max_subscriptions_per_session=MAX_SUBSCRIPTIONS,
+        max_registrations_per_session=MAX_REGISTRATIONS,
+        max_pending_calls_per_session=MAX_PENDING_CALLS,
+        shutdown_timeout=0.5,
+    )
+)
 
 
 def publish_of_size(request: int, size: int) -> str:
@@ -77,21 +58,21 @@ def publish_of_size(request: int, size: int) -> str:
 async def test_message_over_max_message_size_closes_the_connection(
     gateway: GatewayProcess,
 ) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     at_limit = publish_of_size(1, MAX_MESSAGE_SIZE)
     assert len(at_limit) == MAX_MESSAGE_SIZE
     peer.raw.send(at_limit)
     assert (await peer.expect(PUBLISHED))[1] == 1
 
     peer.raw.send(publish_of_size(2, MAX_MESSAGE_SIZE + 1))
-    code, _ = await peer.raw.closed()
+    code, _ = await peer.closed()
     assert code == 1009  # RFC 6455: message too big
     await assert_gateway_serves(gateway)
 
 
 @pytest_twisted.ensureDeferred
 async def test_subscriptions_per_session_are_limited(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     ids = []
     for n in range(MAX_SUBSCRIPTIONS):
         peer.send(SUBSCRIBE, n, {}, f"app.topic{n}")
@@ -104,7 +85,7 @@ async def test_subscriptions_per_session_are_limited(gateway: GatewayProcess) ->
     await peer.expect_error(SUBSCRIBE, 11, LIMIT_EXCEEDED)
 
     # Another session is not affected, and leaving one subscription makes room again.
-    other = await joined(gateway, backend=True)
+    other = await raw_join(gateway.url, backend=True)
     other.send(SUBSCRIBE, 1, {}, "app.topic9")
     await other.expect(SUBSCRIBED)
     peer.send(UNSUBSCRIBE, 12, ids[1])
@@ -116,7 +97,7 @@ async def test_subscriptions_per_session_are_limited(gateway: GatewayProcess) ->
 
 @pytest_twisted.ensureDeferred
 async def test_registrations_per_session_are_limited(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     ids = []
     for n in range(MAX_REGISTRATIONS):
         peer.send(REGISTER, n, {}, f"app.limited.proc{n}")
@@ -134,10 +115,10 @@ async def test_registrations_per_session_are_limited(gateway: GatewayProcess) ->
 
 @pytest_twisted.ensureDeferred
 async def test_pending_calls_per_session_are_limited(gateway: GatewayProcess) -> None:
-    callee = await joined(gateway, backend=True)
+    callee = await raw_join(gateway.url, backend=True)
     callee.send(REGISTER, 1, {}, "app.slow")
     await callee.expect(REGISTERED)
-    caller = await joined(gateway, backend=True)
+    caller = await raw_join(gateway.url, backend=True)
 
     invocations = []
     for n in range(MAX_PENDING_CALLS):

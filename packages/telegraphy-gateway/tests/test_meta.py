@@ -13,6 +13,7 @@ from autobahn.wamp.types import SubscribeOptions
 
 import wamp_peers
 from gateway_harness import Client, Inbox, left
+from raw_wamp import SUBSCRIBE
 from wamp_peers import REPORTING_ID, REPORTING_ROLE, Peers
 
 gateway = wamp_peers.gateway  # one gateway process for the whole module
@@ -34,7 +35,6 @@ DEALER_FEATURES = {
     "call_canceling",
     "progressive_call_results",
 }
-SUBSCRIBE = 32
 
 
 async def meta_error(session: Client, procedure: str, *args: Any) -> str:
@@ -275,4 +275,4 @@ async def test_a_leaving_session_gets_no_meta_events_after_goodbye(peers: Peers)
     ):
         await raw.request(SUBSCRIBE, request + 1, {}, topic)
     await raw.leave()
-    assert not raw.peer.factory.messages.pending
+    assert not raw.unread

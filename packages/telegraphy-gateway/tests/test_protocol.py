@@ -8,131 +8,55 @@ gateway serves the whole module, so a case that broke it would also fail the cas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import msgpack
 import pytest
 import pytest_twisted
-from autobahn.wamp import auth
-from autobahn.wamp.types import PublishOptions
 
-from conftest import BACKEND_ID, BACKEND_SECRET, start_gateway
+from conftest import (
+    BACKEND_ID,
+    BACKEND_SECRET,
+    assert_gateway_serves,
+    config_with_limits,
+    module_gateway,
+)
 from gateway_harness import GatewayProcess, Inbox, RawPeer, join, left
+from raw_wamp import (
+    ABORT,
+    AUTHENTICATE,
+    CALL,
+    CANCEL,
+    CHALLENGE,
+    ERROR,
+    EVENT,
+    GOODBYE,
+    HELLO,
+    INTERRUPT,
+    INVOCATION,
+    JSON,
+    MSGPACK,
+    PUBLISH,
+    PUBLISHED,
+    REGISTER,
+    REGISTERED,
+    RESULT,
+    SUBSCRIBE,
+    SUBSCRIBED,
+    UNREGISTER,
+    UNSUBSCRIBE,
+    WELCOME,
+    YIELD,
+    WampPeer,
+    raw_join,
+    sign,
+)
 
-HELLO, WELCOME, ABORT, CHALLENGE, AUTHENTICATE, GOODBYE, ERROR = 1, 2, 3, 4, 5, 6, 8
-PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBE, EVENT = 16, 17, 32, 33, 34, 36
-CALL, CANCEL, RESULT, REGISTER, REGISTERED, UNREGISTER = 48, 49, 50, 64, 65, 66
-INVOCATION, INTERRUPT, YIELD = 68, 69, 70
-
-JSON, MSGPACK = "wamp.2.json", "wamp.2.msgpack"
 PROTOCOL_VIOLATION = "wamp.error.protocol_violation"
 NOT_AUTHORIZED = "wamp.error.not_authorized"
 INVALID_URI = "wamp.error.invalid_uri"
 HELLO_TIMEOUT = 1.0
 
-CONFIG = f"""
-realm = "telegraphy"
-public = ["telegraphy.public.news", {{ uri = "telegraphy.public.", match = "prefix" }}]
-
-[[backends]]
-authid = "{BACKEND_ID}"
-secret = "{BACKEND_SECRET}"
-
-[limits]
-hello_timeout = {HELLO_TIMEOUT}
-shutdown_timeout = 0.5
-"""
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = start_gateway(Path(tmp_path_factory.mktemp("gateway")), CONFIG)
-    yield process
-    output = process.output()
-    process.stop()
-    # Bad input is answered, never a crash: nothing the gateway did may have raised.
-    assert "Traceback" not in output and "Unhandled" not in output, output
-
-
-class Peer:
-    """A raw WebSocket peer that sends and receives WAMP messages as plain lists."""
-
-    def __init__(self, raw: RawPeer, protocol: str) -> None:
-        self.raw = raw
-        self.binary = protocol == MSGPACK
-
-    @classmethod
-    async def connect(cls, gateway: GatewayProcess, protocol: str = JSON) -> Peer:
-        return cls(await RawPeer(gateway.url, [protocol]).connect(), protocol)
-
-    def send(self, *message: Any) -> None:
-        if self.binary:
-            self.raw.send(msgpack.packb(list(message)), binary=True)
-        else:
-            self.raw.send(json.dumps(list(message)))
-
-    async def receive(self) -> list[Any]:
-        payload = await self.raw.receive()
-        message: list[Any] = msgpack.unpackb(payload) if self.binary else json.loads(payload)
-        return message
-
-    async def expect(self, kind: int) -> list[Any]:
-        message = await self.receive()
-        assert message[0] == kind, message
-        return message
-
-    async def hello(self, authmethods: list[str], authid: str | None = None) -> list[Any]:
-        details: dict[str, Any] = {"roles": {"subscriber": {}}, "authmethods": authmethods}
-        if authid is not None:
-            details["authid"] = authid
-        self.send(HELLO, "telegraphy", details)
-        return await self.receive()
-
-    async def expect_abort(self, reason: str) -> str:
-        """The next message is ABORT with `reason`, then the gateway closes the connection."""
-        message = await self.expect(ABORT)
-        assert message[2] == reason, message
-        await self.raw.closed()
-        text: str = message[1].get("message", "")
-        return text
-
-    async def expect_error(self, request_type: int, request: int, uri: str) -> None:
-        message = await self.expect(ERROR)
-        assert message[1:3] == [request_type, request] and message[4] == uri, message
-
-
-async def joined(gateway: GatewayProcess, backend: bool = False, protocol: str = JSON) -> Peer:
-    """A raw peer with an established session: a WAMP-CRA backend, or anonymous."""
-    peer = await Peer.connect(gateway, protocol)
-    if not backend:
-        assert (await peer.hello(["anonymous"]))[0] == WELCOME
-        return peer
-    challenge = await peer.hello(["wampcra"], BACKEND_ID)
-    assert challenge[0] == CHALLENGE, challenge
-    peer.send(AUTHENTICATE, _sign(BACKEND_SECRET, challenge), {})
-    await peer.expect(WELCOME)
-    return peer
-
-
-def _sign(secret: str, challenge: list[Any]) -> str:
-    signature: bytes = auth.compute_wcs(secret, challenge[2]["challenge"])
-    return signature.decode("ascii")
-
-
-async def assert_gateway_serves(gateway: GatewayProcess) -> None:
-    """Another client can still join, subscribe, publish and receive the event."""
-    session = await join(gateway.url, authid=BACKEND_ID, secret=BACKEND_SECRET)
-    inbox = Inbox()
-    await session.subscribe(inbox, "app.health")
-    await session.publish(
-        "app.health", "ok", options=PublishOptions(acknowledge=True, exclude_me=False)
-    )
-    args, _ = await inbox.next()
-    assert args == ("ok",)
-    session.leave()
-    await left(session)
+gateway = module_gateway(config_with_limits(hello_timeout=HELLO_TIMEOUT, shutdown_timeout=0.5))
 
 
 # -- opening handshake -----------------------------------------------------------------------
@@ -161,7 +85,7 @@ async def test_websocket_handshake_needs_a_wamp_subprotocol(
 )
 @pytest_twisted.ensureDeferred
 async def test_first_message_must_be_hello(gateway: GatewayProcess, message: list[Any]) -> None:
-    peer = await Peer.connect(gateway)
+    peer = await WampPeer.connect(gateway.url)
     peer.send(*message)
     await peer.expect_abort(PROTOCOL_VIOLATION)
     await assert_gateway_serves(gateway)
@@ -179,8 +103,8 @@ async def test_first_message_must_be_hello(gateway: GatewayProcess, message: lis
 async def test_hello_is_refused_with_the_reason(
     gateway: GatewayProcess, realm: str, authmethods: list[str], reason: str
 ) -> None:
-    peer = await Peer.connect(gateway)
-    peer.send(HELLO, realm, {"roles": {"subscriber": {}}, "authmethods": authmethods})
+    peer = await WampPeer.connect(gateway.url)
+    peer.send_hello(authmethods, realm=realm)
     await peer.expect_abort(reason)
     await assert_gateway_serves(gateway)
 
@@ -191,10 +115,10 @@ async def test_wampcra_denies_a_wrong_signature_and_an_unknown_authid_alike(
 ) -> None:
     answers = []
     for authid, secret in [(BACKEND_ID, "wrong-secret-0123456789"), ("nobody", BACKEND_SECRET)]:
-        peer = await Peer.connect(gateway)
+        peer = await WampPeer.connect(gateway.url)
         challenge = await peer.hello(["wampcra"], authid)
         assert challenge[:2] == [CHALLENGE, "wampcra"], challenge
-        peer.send(AUTHENTICATE, _sign(secret, challenge), {})
+        peer.send(AUTHENTICATE, sign(secret, challenge), {})
         answers.append(await peer.expect_abort("wamp.error.authentication_denied"))
     # The same answer both times: a client must not learn which authids exist.
     assert answers[0] == answers[1]
@@ -203,9 +127,9 @@ async def test_wampcra_denies_a_wrong_signature_and_an_unknown_authid_alike(
 
 @pytest_twisted.ensureDeferred
 async def test_handshake_must_finish_within_hello_timeout(gateway: GatewayProcess) -> None:
-    established = await joined(gateway)
-    silent = await Peer.connect(gateway)
-    challenged = await Peer.connect(gateway)
+    established = await raw_join(gateway.url)
+    silent = await WampPeer.connect(gateway.url)
+    challenged = await WampPeer.connect(gateway.url)
     assert (await challenged.hello(["wampcra"], BACKEND_ID))[0] == CHALLENGE
 
     # Neither sends anything more: both are aborted once hello_timeout has passed.
@@ -240,7 +164,7 @@ MALFORMED = {
 @pytest.mark.parametrize("payload", MALFORMED.values(), ids=MALFORMED.keys())
 @pytest_twisted.ensureDeferred
 async def test_malformed_message_aborts_the_session(gateway: GatewayProcess, payload: str) -> None:
-    peer = await joined(gateway)
+    peer = await raw_join(gateway.url)
     peer.raw.send(payload)
     await peer.expect_abort(PROTOCOL_VIOLATION)
     await assert_gateway_serves(gateway)
@@ -249,7 +173,7 @@ async def test_malformed_message_aborts_the_session(gateway: GatewayProcess, pay
 @pytest.mark.parametrize("protocol", [JSON, MSGPACK])
 @pytest_twisted.ensureDeferred
 async def test_frame_type_must_match_the_serializer(gateway: GatewayProcess, protocol: str) -> None:
-    peer = await joined(gateway, protocol=protocol)
+    peer = await raw_join(gateway.url, protocol=protocol)
     # Valid UTF-8 either way, so that it is the WAMP layer that refuses the frame.
     peer.raw.send(json.dumps([SUBSCRIBE, 1, {}, "telegraphy.public.news"]), binary=not peer.binary)
     await peer.expect_abort(PROTOCOL_VIOLATION)
@@ -258,9 +182,9 @@ async def test_frame_type_must_match_the_serializer(gateway: GatewayProcess, pro
 
 @pytest_twisted.ensureDeferred
 async def test_text_frame_that_is_not_utf8_fails_the_websocket(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway)
+    peer = await raw_join(gateway.url)
     peer.raw.send(b'[32, 1, {}, "\xff\xfe"]', binary=False)
-    code, _ = await peer.raw.closed()
+    code, _ = await peer.closed()
     assert code == 1007  # RFC 6455: invalid frame payload data
     await assert_gateway_serves(gateway)
 
@@ -287,7 +211,7 @@ ROUTER_ONLY = {
 async def test_message_a_client_may_not_send_aborts(
     gateway: GatewayProcess, message: list[Any]
 ) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     peer.send(*message)
     await peer.expect_abort(PROTOCOL_VIOLATION)
     await assert_gateway_serves(gateway)
@@ -295,7 +219,7 @@ async def test_message_a_client_may_not_send_aborts(
 
 @pytest_twisted.ensureDeferred
 async def test_invalid_uris_are_refused_with_invalid_uri(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     requests = [
         [SUBSCRIBE, 1, {}, "a..b"],
         [SUBSCRIBE, 2, {"match": "prefix"}, "a b"],
@@ -318,7 +242,7 @@ async def test_invalid_uris_are_refused_with_invalid_uri(gateway: GatewayProcess
 
 @pytest_twisted.ensureDeferred
 async def test_unknown_ids_are_refused_or_ignored(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     peer.send(UNSUBSCRIBE, 1, 123456)
     await peer.expect_error(UNSUBSCRIBE, 1, "wamp.error.no_such_subscription")
     peer.send(UNREGISTER, 2, 123456)
@@ -342,23 +266,23 @@ async def test_unknown_ids_are_refused_or_ignored(gateway: GatewayProcess) -> No
 async def test_goodbye_is_answered_with_goodbye_and_out(
     gateway: GatewayProcess, protocol: str
 ) -> None:
-    peer = await joined(gateway, protocol=protocol)
+    peer = await raw_join(gateway.url, protocol=protocol)
     peer.send(GOODBYE, {}, "wamp.close.close_realm")
     assert (await peer.expect(GOODBYE))[2] == "wamp.close.goodbye_and_out"
-    await peer.raw.closed()
+    await peer.closed()
     await assert_gateway_serves(gateway)
 
 
 @pytest_twisted.ensureDeferred
 async def test_abort_from_client_closes_without_answer(gateway: GatewayProcess) -> None:
-    established = await joined(gateway)
-    challenged = await Peer.connect(gateway)
+    established = await raw_join(gateway.url)
+    challenged = await WampPeer.connect(gateway.url)
     assert (await challenged.hello(["wampcra"], BACKEND_ID))[0] == CHALLENGE
     for peer in (established, challenged):
         peer.send(ABORT, {}, "wamp.close.system_shutdown")
-        await peer.raw.closed()
+        await peer.closed()
         # An ABORT is never answered.
-        assert peer.raw.factory.messages.pending == []
+        assert peer.unread == 0
     await assert_gateway_serves(gateway)
 
 
@@ -367,7 +291,7 @@ async def test_abort_from_client_closes_without_answer(gateway: GatewayProcess) 
 
 @pytest_twisted.ensureDeferred
 async def test_wamp_uris_are_reserved_for_the_router(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway, backend=True)
+    peer = await raw_join(gateway.url, backend=True)
     peer.send(PUBLISH, 1, {"acknowledge": True}, "wamp.session.on_join")
     await peer.expect_error(PUBLISH, 1, NOT_AUTHORIZED)
     peer.send(REGISTER, 2, {}, "wamp.session.count")
@@ -379,7 +303,7 @@ async def test_wamp_uris_are_reserved_for_the_router(gateway: GatewayProcess) ->
 
 @pytest_twisted.ensureDeferred
 async def test_anonymous_may_only_subscribe_to_public_topics(gateway: GatewayProcess) -> None:
-    peer = await joined(gateway)
+    peer = await raw_join(gateway.url)
     refused = [
         [PUBLISH, 1, {"acknowledge": True}, "telegraphy.public.news"],
         [CALL, 2, {}, "wamp.session.count"],
@@ -412,7 +336,7 @@ async def test_refused_unacknowledged_publish_gets_no_answer(gateway: GatewayPro
     await anonymous.subscribe(Inbox(), "telegraphy.public.news")
     assert anonymous.is_attached()
 
-    peer = await joined(gateway)
+    peer = await raw_join(gateway.url)
     peer.send(PUBLISH, 1, {}, "telegraphy.public.news")
     peer.send(SUBSCRIBE, 2, {}, "telegraphy.public.news")
     assert (await peer.expect(SUBSCRIBED))[1] == 2

@@ -11,6 +11,7 @@ from autobahn.wamp.types import PublishOptions, SubscribeOptions
 import wamp_peers
 from conftest import BACKEND_ID
 from gateway_harness import Client, Inbox
+from raw_wamp import PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED
 from wamp_peers import REPORTING_ID, REPORTING_ROLE, Peers
 
 gateway = wamp_peers.gateway  # one gateway process for the whole module
@@ -18,7 +19,6 @@ peers = wamp_peers.peers
 
 TOPIC = "telegraphy.public.lists"
 MARKER = "telegraphy.public.marker"
-PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED = 16, 17, 32, 33
 
 
 class Audience:

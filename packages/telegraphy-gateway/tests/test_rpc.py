@@ -14,12 +14,11 @@ from twisted.internet import defer
 import wamp_peers
 from conftest import BACKEND_ID
 from gateway_harness import Client, Inbox, left, within
+from raw_wamp import CALL, CANCEL, ERROR, INVOCATION, REGISTER, REGISTERED, RESULT, YIELD
 from wamp_peers import Peers
 
 gateway = wamp_peers.gateway  # one gateway process for the whole module
 peers = wamp_peers.peers
-
-ERROR, CALL, CANCEL, RESULT, REGISTER, REGISTERED, INVOCATION, YIELD = 8, 48, 49, 50, 64, 65, 68, 70
 
 
 async def call_error(session: Client, procedure: str, *args: Any) -> ApplicationError:

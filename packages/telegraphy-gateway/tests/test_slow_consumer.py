@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
@@ -10,8 +9,9 @@ import pytest_twisted
 from autobahn.wamp.types import PublishOptions
 from twisted.internet import defer
 
-from conftest import BACKEND_ID, BACKEND_SECRET, DEFAULT_CONFIG
-from gateway_harness import GatewayProcess, Inbox, RawPeer, join, within
+from conftest import BACKEND_ID, BACKEND_SECRET, config_with_limits
+from gateway_harness import GatewayProcess, Inbox, join, within
+from raw_wamp import ABORT, EVENT, SUBSCRIBE, SUBSCRIBED, WELCOME, WampPeer
 
 TOPIC = "telegraphy.public.news"
 LIMIT = 256 * 1024
@@ -21,19 +21,19 @@ PAYLOAD = "x" * 16 * 1024  # 1500 events of 16 KiB: far more than the socket buf
 
 @pytest.fixture
 def gateway_config() -> str:
-    return DEFAULT_CONFIG.replace("[limits]", f"[limits]\nmax_output_buffer = {LIMIT}")
+    return config_with_limits(max_output_buffer=LIMIT)
 
 
-async def stalled_subscriber(gateway: GatewayProcess) -> RawPeer:
-    peer = await RawPeer(gateway.url, ["wamp.2.json"]).connect()
-    peer.send(json.dumps([1, "telegraphy", {"roles": {"subscriber": {}}}]))
-    assert json.loads(await peer.receive())[0] == 2  # WELCOME
-    peer.send(json.dumps([32, 1, {}, TOPIC]))
-    assert json.loads(await peer.receive())[0] == 33  # SUBSCRIBED
+async def stalled_subscriber(gateway: GatewayProcess) -> WampPeer:
+    peer = await WampPeer.connect(gateway.url)
+    assert (await peer.hello())[0] == WELCOME
+    peer.send(SUBSCRIBE, 1, {}, TOPIC)
+    await peer.expect(SUBSCRIBED)
     # A fixed receive buffer (no autotuning up to tens of MB) so the backlog reaches the
     # gateway soon; larger than loopback's MSS so window updates still flow on resume.
-    peer.protocol.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
-    peer.protocol.transport.pauseProducing()  # stop reading from the socket
+    transport = peer.raw.protocol.transport
+    transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+    transport.pauseProducing()  # stop reading from the socket
     return peer
 
 
@@ -59,10 +59,10 @@ async def test_slow_consumer_is_cut_off_and_others_get_everything(gateway: Gatew
 
     (left_id, _, left_role), _ = await leaving.next(seconds=60)
     assert left_role == "anonymous" and left_id != reader._session_id
-    slow.protocol.transport.resumeProducing()
-    while (message := json.loads(await slow.receive()))[0] == 36:
+    slow.raw.protocol.transport.resumeProducing()
+    while (message := await slow.receive())[0] == EVENT:
         pass  # the EVENTs queued before the cut
-    assert message[0] == 3 and message[2] == "telegraphy.error.slow_consumer"  # ABORT
+    assert message[0] == ABORT and message[2] == "telegraphy.error.slow_consumer"
     code, reason = await slow.closed()
     assert code == 4008 and "output buffer limit" in (reason or "")
 
