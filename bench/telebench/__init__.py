@@ -1,0 +1,1 @@
+"""Telegraphy's benchmark suite: the gateway measured side by side with Crossbar."""

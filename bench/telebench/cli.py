@@ -1,0 +1,123 @@
+"""`python bench/run.py`: bootstrap, measure each router in turn, write results and chart."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from . import ceiling, report, scenarios
+from .bootstrap import BENCH_DIR, REPO_DIR, Tools, prepare_tools
+from .errors import BenchError
+from .loadgen import Loadgen
+from .report import RouterResults
+from .routers import CrossbarSpec, RouterSpec, RunningRouter, TelegraphySpec
+from .scenarios import Measurement
+from .settings import FULL, QUICK, BenchSettings
+
+ROUTER_NAMES = ("telegraphy", "crossbar")
+GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
+RESULTS_DIR = BENCH_DIR / "results"
+
+Step = Callable[[RunningRouter, Loadgen], Measurement]
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark the Telegraphy gateway and Crossbar.")
+    parser.add_argument(
+        "--routers",
+        default=",".join(ROUTER_NAMES),
+        help="comma-separated routers to measure (default: telegraphy,crossbar)",
+    )
+    parser.add_argument("--quick", action="store_true", help="short smoke-test run")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    args.routers = [name.strip() for name in args.routers.split(",") if name.strip()]
+    unknown = set(args.routers) - set(ROUTER_NAMES)
+    if unknown or not args.routers:
+        parser.error(f"--routers takes names from {', '.join(ROUTER_NAMES)}")
+    return args
+
+
+def _spec(name: str, tools: Tools) -> RouterSpec:
+    if name == "crossbar":
+        return CrossbarSpec(tools.crossbar, tools.tools_python)
+    if not GATEWAY.exists():
+        raise BenchError(
+            f"{GATEWAY} is missing: install telegraphy-gateway into the root .venv, "
+            "or run with --routers crossbar"
+        )
+    return TelegraphySpec(GATEWAY)
+
+
+def _steps(s: BenchSettings) -> list[tuple[str, Step]]:
+    """Each step gets a freshly started router, so no scenario inherits another's state."""
+    fanouts: list[tuple[str, Step]] = [
+        (f"fan-out to {n} subscribers", partial(scenarios.fanout, s=s, subscribers=n))
+        for n in s.fanout_subscribers
+    ]
+    return [
+        (f"memory of {s.idle_connections} idle connections", partial(scenarios.idle_memory, s=s)),
+        *fanouts,
+        ("latency", partial(scenarios.latency, s=s)),
+        ("sessions/s anonymous", partial(scenarios.sessions, s=s, auth="anonymous")),
+        ("sessions/s WAMP-CRA", partial(scenarios.sessions, s=s, auth="wampcra")),
+    ]
+
+
+def _measure_router(spec: RouterSpec, tools: Tools, s: BenchSettings) -> RouterResults:
+    results = RouterResults(spec.name, spec.version(), figures={}, details={})
+    for title, step in _steps(s):
+        print(f"bench: {spec.name}: {title}", flush=True)
+        started = time.monotonic()
+        try:
+            with RunningRouter(spec, s.router_start_timeout_s) as router:
+                measurement = step(router, Loadgen(tools.wampload, router.port))
+        except BenchError as error:
+            print(f"bench: {spec.name}: {title} FAILED: {error}", file=sys.stderr, flush=True)
+            results.details[title] = {"error": str(error)}
+            continue
+        results.figures.update(measurement.figures)
+        results.details[title] = {
+            **measurement.details,
+            "elapsed_s": round(time.monotonic() - started, 1),
+        }
+        print(f"bench: {spec.name}: {title}: {measurement.figures}", flush=True)
+    return results
+
+
+def _draw_chart(tools: Tools, results_path: Path, chart_path: Path) -> None:
+    script = Path(__file__).with_name("chart.py")
+    command = [str(tools.tools_python), str(script), str(results_path), str(chart_path)]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise BenchError("drawing the chart failed")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = QUICK if args.quick else FULL
+    tools = prepare_tools()
+    specs = [_spec(name, tools) for name in args.routers]
+    print("bench: measuring the load generator's ceiling", flush=True)
+    generator = ceiling.measure(tools.wampload, tools.wampblast, settings)
+    routers = {spec.name: _measure_router(spec, tools, settings) for spec in specs}
+    results = report.build(routers, generator, settings, quick=args.quick)
+    results_path = args.output_dir / "gateway.json"
+    report.write(results, results_path)
+    _draw_chart(tools, results_path, args.output_dir / "gateway.png")
+    print(report.summary(results))
+    print(f"bench: wrote {results_path} and {results_path.with_suffix('.png')}")
+    failed = any("error" in d for r in routers.values() for d in r.details.values())
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
