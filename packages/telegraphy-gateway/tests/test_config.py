@@ -101,6 +101,11 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml")
 
 
+def test_a_shared_file_may_carry_the_web_apps_settings() -> None:
+    config = config_from_mapping({"gateway_url": "http://gw:9000", "batch_size": 10})
+    assert config.realm == "telegraphy"
+
+
 def test_overrides_are_validated() -> None:
     config = GatewayConfig().with_overrides(port=1234, host=None)
     assert config.port == 1234 and config.host == "127.0.0.1"

@@ -19,6 +19,10 @@ from ._names import validate_event_name
 
 REQUIRED_META = ("event_type", "timestamp", "id")
 MAX_ID_LENGTH = 100
+# What every WAMP serializer the gateway speaks can carry: MessagePack stops at 64-bit
+# integers and at 512 levels of nesting (the EVENT message adds a few).
+MAX_DEPTH = 100
+INT_RANGE = range(-(2**63), 2**64)
 
 
 class Envelope(TypedDict):
@@ -44,6 +48,7 @@ def validate_envelope(value: object) -> Envelope:
         )
         raise EventError(f"an event has exactly the keys name, meta and data ({detail})")
     name = validate_event_name(value["name"])
+    _check_json(name, "name")
     _check_meta(value["meta"])
     _check_json(value["data"], "data", require_object=True)
     return Envelope(name=name, meta=value["meta"], data=value["data"])
@@ -72,20 +77,37 @@ def _check_json(value: object, where: str, require_object: bool = False) -> None
     """Only what JSON can carry: objects with string keys, arrays, strings, numbers, bools, null."""
     if require_object and not isinstance(value, dict):
         raise EventError(f"{where} must be an object, got {_kind(value)}")
-    stack: list[tuple[object, str]] = [(value, where)]
+    stack: list[tuple[object, str, int]] = [(value, where, 1)]
     while stack:
-        item, path = stack.pop()
+        item, path, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_DEPTH:
+            raise EventError(f"{path} is nested more than {MAX_DEPTH} levels deep")
         if isinstance(item, dict):
             for key, child in item.items():
-                if not isinstance(key, str):
-                    raise EventError(f"{path} has a key that is not a string: {key!r}")
-                stack.append((child, f"{path}.{key}"))
+                if not isinstance(key, str) or not _encodable(key):
+                    raise EventError(f"{path} has a key that is not valid text: {key!r}")
+                stack.append((child, f"{path}.{key}", depth + 1))
         elif isinstance(item, list):
-            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
         elif isinstance(item, float) and not math.isfinite(item):
             raise EventError(f"{path} is not a finite number")
+        elif isinstance(item, int) and not isinstance(item, bool) and item not in INT_RANGE:
+            raise EventError(f"{path} does not fit in 64 bits; send it as a string")
+        elif isinstance(item, str) and not _encodable(item):
+            raise EventError(f"{path} is not valid Unicode text (a lone surrogate)")
         elif item is not None and not isinstance(item, str | int | float | bool):
             raise EventError(f"{path} is a {_kind(item)}, which JSON cannot carry")
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` has a UTF-8 form (JSON's \\ud800 escapes decode to lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(value: object) -> str:

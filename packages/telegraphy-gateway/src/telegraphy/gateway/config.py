@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from telegraphy.core import DEFAULT_TOPIC_PREFIX, EventError, Settings, validate_event_name
+
 from .errors import ConfigError
-from .router.uri import MATCH_POLICIES, Pattern, validate_pattern
+from .router.uri import MATCH_POLICIES, RESERVED, Pattern, validate_pattern
 
 DEFAULT_REALM = "telegraphy"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
+SECRET_ENV = "TELEGRAPHY_SECRET"
+MIN_SECRET_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class IngressConfig:
+    """Limits of the signed HTTP and XML-RPC ingress (docs/ingress.rst)."""
+
+    timestamp_window: float = 60.0
+    max_body_size: int = 1024 * 1024
+    max_batch: int = 1000
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything the gateway needs to run; every field has a default."""
 
@@ -52,6 +66,10 @@ class GatewayConfig:
     limits: Limits = Limits()
     log_level: str = "info"
     log_format: str = "text"
+    # The web app's shared secret; None turns the ingress off.
+    secret: str | None = field(default=None, repr=False)
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
+    ingress: IngressConfig = IngressConfig()
 
     def backend(self, authid: str) -> Backend | None:
         return next((b for b in self.backends if b.authid == authid), None)
@@ -66,15 +84,34 @@ class GatewayConfig:
         return replace(self, **given)
 
 
-_TOP_KEYS = {"realm", "host", "port", "backends", "public", "limits", "log"}
+_TOP_KEYS = {
+    "realm",
+    "host",
+    "port",
+    "backends",
+    "public",
+    "limits",
+    "log",
+    "secret",
+    "topic_prefix",
+    "ingress",
+}
+# A shared telegraphy.toml also carries the web app's settings; the gateway skips those.
+_WEB_APP_KEYS = {f.name for f in fields(Settings)} - _TOP_KEYS
 _LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
 _LOG_FORMATS = ("text", "json")
 
 
-def load_config(path: str | Path | None = None) -> GatewayConfig:
-    """Read a TOML file (or nothing: the defaults) into a validated `GatewayConfig`."""
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> GatewayConfig:
+    """Read a TOML file (or nothing: the defaults) into a validated `GatewayConfig`.
+
+    Without a `secret` in the file, the environment's TELEGRAPHY_SECRET gives it.
+    """
+    environ = os.environ if environ is None else environ
     if path is None:
-        return GatewayConfig()
+        return config_from_mapping(_with_env_secret({}, environ))
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -83,14 +120,22 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
     try:
-        return config_from_mapping(data)
+        return config_from_mapping(_with_env_secret(data, environ))
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
 
 
+def _with_env_secret(data: Mapping[str, Any], environ: Mapping[str, str]) -> Mapping[str, Any]:
+    if "secret" in data or SECRET_ENV not in environ:
+        return data
+    if len(environ[SECRET_ENV]) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{SECRET_ENV} is too short: use at least {MIN_SECRET_LENGTH} characters")
+    return {**data, "secret": environ[SECRET_ENV]}
+
+
 def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
     """Build a `GatewayConfig` from parsed TOML (or any mapping of the same shape)."""
-    _reject_unknown(data, _TOP_KEYS, "top level")
+    _reject_unknown(data, _TOP_KEYS | _WEB_APP_KEYS, "top level")
     log = _table(data, "log")
     _reject_unknown(log, {"level", "format"}, "[log]")
     return GatewayConfig(
@@ -102,6 +147,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         limits=_limits(_table(data, "limits")),
         log_level=_choice(log, "level", _LOG_LEVELS, "info"),
         log_format=_choice(log, "format", _LOG_FORMATS, "text"),
+        secret=_secret(data.get("secret")),
+        topic_prefix=_topic_prefix(data.get("topic_prefix", DEFAULT_TOPIC_PREFIX)),
+        ingress=_ingress(_table(data, "ingress")),
     )
 
 
@@ -139,6 +187,30 @@ def _realm(value: Any) -> str:
     if not isinstance(value, str) or not validate_pattern(value, "exact"):
         raise ConfigError(f"realm must be a WAMP URI such as 'telegraphy', got {value!r}")
     return value
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"secret must be a string of at least {MIN_SECRET_LENGTH} characters, shared with "
+            "the web app; make one with python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    return value
+
+
+def _topic_prefix(value: Any) -> str:
+    try:
+        prefix = validate_event_name(value)
+    except EventError:
+        prefix = ""
+    if not prefix or f"{prefix}.".startswith(RESERVED):
+        raise ConfigError(
+            f"topic_prefix must be a dotted name such as 'telegraphy.event', not under "
+            f"'wamp.', got {value!r}"
+        )
+    return prefix
 
 
 def _port(value: Any) -> int:
@@ -200,12 +272,21 @@ def _pattern(index: int, entry: Any) -> Pattern:
 
 
 def _limits(data: Mapping[str, Any]) -> Limits:
-    known = {f.name: f for f in fields(Limits)}
-    _reject_unknown(data, set(known), "[limits]")
+    return Limits(**_positive_numbers(data, Limits, "limits"))
+
+
+def _ingress(data: Mapping[str, Any]) -> IngressConfig:
+    return IngressConfig(**_positive_numbers(data, IngressConfig, "ingress"))
+
+
+def _positive_numbers(data: Mapping[str, Any], table: type, name: str) -> dict[str, Any]:
+    """The keys of a table of positive numbers (integers where the dataclass says int)."""
+    known = {f.name: f for f in fields(table)}
+    _reject_unknown(data, set(known), f"[{name}]")
     values: dict[str, Any] = {}
     for key, value in data.items():
         kind = int if known[key].type == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-            raise ConfigError(f"limits.{key} must be a positive number, got {value!r}")
+            raise ConfigError(f"{name}.{key} must be a positive number, got {value!r}")
         values[key] = value
-    return Limits(**values)
+    return values

@@ -12,7 +12,7 @@ from twisted.logger import Logger
 from . import __version__
 from .config import GatewayConfig
 from .router.realm import Realm
-from .transport.http import build_site
+from .transport.http import build_site, ingress_state
 from .transport.websocket import WampWebSocketFactory
 
 log = Logger()
@@ -44,6 +44,7 @@ class Gateway:
             host=address.host,
             port=address.port,
         )
+        log.info("{ingress}", ingress=ingress_state(self.config))
         return self._port
 
     def status(self) -> dict[str, Any]:

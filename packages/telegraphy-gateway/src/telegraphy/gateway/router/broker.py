@@ -199,7 +199,8 @@ class Broker:
             publisher.send(wamp.Published(msg.request, publication))
 
     def publish_from_router(self, topic: str, args: list[Any]) -> None:
-        """Publish a meta event: from the router itself, to every matching subscriber."""
+        """Publish from the router itself (meta events, events arriving by ingress) to every
+        matching subscriber."""
         subscriptions = self.matching(topic)
         if not subscriptions:
             return

@@ -1,0 +1,291 @@
+"""The ingress: signed HTTP POSTs that publish events to the realm's subscribers.
+
+The wire contract (paths, headers, the signed string, answers and error codes) is
+docs/ingress.rst. Every refusal is answered here, as JSON, and logged once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Request
+
+from telegraphy.core import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Envelope,
+    EventError,
+    NonceCache,
+    SignatureError,
+    event_topic,
+    validate_envelope,
+    verify_request,
+)
+
+from ..errors import GatewayError
+
+if TYPE_CHECKING:
+    from ..config import GatewayConfig
+    from ..router.broker import Broker
+
+log = Logger()
+
+JSON_TYPE = b"application/json"
+PATHS = ("/ingress/event", "/ingress/events", "/ingress/xmlrpc")
+
+
+class IngressError(GatewayError):
+    """A refused ingress request: its HTTP status, a code for programs and what to fix."""
+
+    def __init__(self, status: int, code: str, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.index = index
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": str(self)}
+        if self.index is not None:
+            body["index"] = self.index
+        return body
+
+
+class BoundedBody(io.BytesIO):
+    """A request body kept up to `limit` bytes; past it the rest is discarded, not stored.
+
+    Twisted reads a whole body before a resource sees the request; this keeps an oversized
+    one from taking memory (or a temporary file) while it arrives.
+    """
+
+    def __init__(self, limit: int, length: int | None) -> None:
+        super().__init__()
+        self.limit = limit
+        self.too_large = length is not None and length > limit
+
+    def write(self, data: Any) -> int:
+        if not self.too_large and self.tell() + len(data) > self.limit:
+            self.too_large = True
+            self.seek(0)
+            self.truncate()
+        return len(data) if self.too_large else super().write(data)
+
+
+class Ingress:
+    """What the endpoints share: the secret, the nonce cache, the limits and the broker."""
+
+    def __init__(self, config: GatewayConfig, secret: str, broker: Broker) -> None:
+        self.limits = config.ingress
+        self._secret = secret
+        self._prefix = config.topic_prefix
+        self._broker = broker
+        self._nonces = NonceCache(config.ingress.timestamp_window)
+
+    def body(self, request: Request) -> bytes:
+        """The request's body if it is within `max_body_size`."""
+        content = request.content
+        assert content is not None
+        content.seek(0)
+        body: bytes = content.read()  # nothing, from a BoundedBody past its limit
+        if getattr(content, "too_large", False) or len(body) > self.limits.max_body_size:
+            raise IngressError(
+                413,
+                "too_large",
+                f"the body is larger than max_body_size ({self.limits.max_body_size} bytes); "
+                "send fewer events per request",
+            )
+        return body
+
+    def verify(self, request: Request, body: bytes) -> None:
+        """Accept a request signed with the secret, in the window, with a fresh nonce."""
+        headers = {name: _header(request, name) for name in _SIGNED_HEADERS}
+        path = request.uri.decode("ascii", "replace")
+        try:
+            verify_request(
+                self._secret,
+                "POST",
+                path,
+                headers,
+                body,
+                self._nonces,
+                self.limits.timestamp_window,
+            )
+        except SignatureError as e:
+            raise IngressError(429 if e.code == "busy" else 401, e.code, str(e)) from None
+
+    def envelopes(self, events: list[Any]) -> list[Envelope]:
+        """Every event of a batch validated, before any is published (all or nothing)."""
+        if not 1 <= len(events) <= self.limits.max_batch:
+            status = 413 if events else 422
+            raise IngressError(
+                status,
+                "too_large" if events else "invalid_event",
+                f"a batch holds 1 to {self.limits.max_batch} events, got {len(events)}",
+            )
+        return [_envelope(event, index) for index, event in enumerate(events)]
+
+    def publish(self, envelopes: list[Envelope]) -> dict[str, Any]:
+        """Publish each event on its topic, as the router, with the envelope as the only arg."""
+        for envelope in envelopes:
+            topic = event_topic(envelope["name"], self._prefix)
+            self._broker.publish_from_router(topic, [envelope])
+        log.debug("ingress published {count} event(s)", count=len(envelopes))
+        return {"published": len(envelopes), "ids": [e["meta"]["id"] for e in envelopes]}
+
+
+_SIGNED_HEADERS = (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
+
+
+def _header(request: Request, name: str) -> str:
+    value = request.getHeader(name.encode())
+    return "" if value is None else value.decode("latin-1")
+
+
+def _envelope(event: object, index: int | None) -> Envelope:
+    try:
+        return validate_envelope(event)
+    except EventError as e:
+        where = "" if index is None else f"events[{index}]: "
+        raise IngressError(422, "invalid_event", f"{where}{e}", index) from None
+
+
+def refuse(request: Request, error: IngressError) -> bytes:
+    """Answer a refused request with its JSON error body, and log it (never its headers)."""
+    log.info(
+        "ingress refused {code} ({status}) from {peer}: {reason}",
+        code=error.code,
+        status=error.status,
+        peer=peer(request),
+        reason=str(error),
+    )
+    if error.status == 405:
+        request.setHeader(b"allow", b"POST")
+    return answer(request, error.status, error.body())
+
+
+def answer(request: Request, status: int, payload: dict[str, Any]) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", JSON_TYPE)
+    request.setHeader(b"cache-control", b"no-store")
+    return json.dumps(payload).encode()
+
+
+def peer(request: Request) -> str:
+    address = request.getClientAddress()
+    host, port = getattr(address, "host", None), getattr(address, "port", None)
+    return str(address) if host is None else f"{host}:{port}"
+
+
+def check_route(request: Request) -> None:
+    """A leaf endpoint serves its own path only, and only to POST."""
+    if request.postpath:
+        raise not_found()
+    if request.method != b"POST":
+        raise IngressError(
+            405, "method_not_allowed", "the ingress accepts POST only (see docs/ingress.rst)"
+        )
+
+
+def not_found() -> IngressError:
+    return IngressError(404, "not_found", f"the ingress endpoints are {', '.join(PATHS)}")
+
+
+class JsonEndpoint(Resource):
+    """`POST /ingress/event` and `/ingress/events`: a signed JSON body in, JSON out."""
+
+    isLeaf = True
+
+    def __init__(self, ingress: Ingress, batch: bool) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._ingress = ingress
+        self._batch = batch
+
+    def render(self, request: Request) -> bytes:
+        try:
+            check_route(request)
+            body = self._ingress.body(request)
+            _check_content_type(request)
+            self._ingress.verify(request, body)
+            envelopes = self._envelopes(_parse(body))
+        except IngressError as e:
+            return refuse(request, e)
+        return answer(request, 200, self._ingress.publish(envelopes))
+
+    def _envelopes(self, value: object) -> list[Envelope]:
+        if not isinstance(value, dict):
+            kind = "a batch" if self._batch else "an event"
+            raise IngressError(400, "not_an_object", f"the body must be a JSON object ({kind})")
+        if not self._batch:
+            return [_envelope(value, None)]
+        events = value.get("events")
+        if set(value) != {"events"} or not isinstance(events, list):
+            raise IngressError(
+                422, "invalid_event", 'a batch is an object {"events": [event, ...]}'
+            )
+        return self._ingress.envelopes(events)
+
+
+def _check_content_type(request: Request) -> None:
+    given = request.getHeader(b"content-type") or b""
+    if given.split(b";")[0].strip().lower() != JSON_TYPE:
+        raise IngressError(
+            415,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+        )
+
+
+def _parse(body: bytes) -> object:
+    try:
+        return json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise IngressError(400, "invalid_json", "the JSON is nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError alike
+        raise IngressError(400, "invalid_json", f"the body is not valid JSON: {e}") from None
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+class _JsonResource(Resource):
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+
+class IngressRoot(_JsonResource):
+    """`/ingress` itself and any path under it that is not an endpoint: JSON 404."""
+
+    def getChild(self, path: bytes, request: Request) -> Resource:
+        return _NotFound()
+
+    def render(self, request: Request) -> bytes:
+        return refuse(request, not_found())
+
+
+class _NotFound(_JsonResource):
+    isLeaf = True
+
+    def render(self, request: Request) -> bytes:
+        return refuse(request, not_found())
+
+
+class IngressDisabled(_JsonResource):
+    """Every ingress path while no secret is configured: 404 saying how to turn it on."""
+
+    isLeaf = True
+
+    def render(self, request: Request) -> bytes:
+        return refuse(
+            request,
+            IngressError(
+                404,
+                "ingress_disabled",
+                "the ingress is off: set `secret` in the gateway's configuration (or the "
+                "TELEGRAPHY_SECRET environment variable) to the web app's shared secret",
+            ),
+        )
