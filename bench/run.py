@@ -1,5 +1,5 @@
 """Entry point of `make bench`: see bench/README.md. Usage:
-.venv/bin/python bench/run.py [--routers telegraphy,crossbar] [--quick]
+.venv/bin/python bench/run.py [--routers telegraphy,crossbar] [--groups gateway,publisher] [--quick]
 """
 
 from __future__ import annotations

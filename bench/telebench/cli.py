@@ -20,6 +20,7 @@ from .scenarios import Measurement
 from .settings import FULL, QUICK, BenchSettings
 
 ROUTER_NAMES = ("telegraphy", "crossbar")
+GROUPS = ("gateway", "publisher")
 GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -35,7 +36,16 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="short smoke-test run")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--groups",
+        default=",".join(GROUPS),
+        help="comma-separated scenario groups: gateway (routers compared), publisher "
+        "(telegraphy-core's publisher into the gateway); default: both",
+    )
     args = parser.parse_args(argv)
+    args.groups = [name.strip() for name in args.groups.split(",") if name.strip()]
+    if set(args.groups) - set(GROUPS) or not args.groups:
+        parser.error(f"--groups takes names from {', '.join(GROUPS)}")
     args.routers = [name.strip() for name in args.routers.split(",") if name.strip()]
     unknown = set(args.routers) - set(ROUTER_NAMES)
     if unknown or not args.routers:
@@ -98,6 +108,22 @@ def _draw_chart(tools: Tools, results_path: Path, chart_path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    failed = run_gateway(args) if "gateway" in args.groups else 0
+    if "publisher" in args.groups:
+        failed |= run_publisher(args)
+    return failed
+
+
+def run_publisher(args: argparse.Namespace) -> int:
+    from publisher.measure import run as measure_publisher  # imports telegraphy-core
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the publisher group needs telegraphy-gateway")
+    measure_publisher(GATEWAY, args.output_dir, quick=args.quick)
+    return 0
+
+
+def run_gateway(args: argparse.Namespace) -> int:
     settings = QUICK if args.quick else FULL
     tools = prepare_tools()
     specs = [_spec(name, tools) for name in args.routers]

@@ -72,6 +72,9 @@ def test_from_the_gateways_own_toml_file(tmp_path: Path) -> None:
     )
     settings = Settings.from_toml(path)
     assert (settings.realm, settings.gateway_url) == ("shop", "http://10.0.0.5:9100")
+    path.write_text("port = 9200\n")
+    from_env = Settings.from_toml(path, environ={"TELEGRAPHY_SECRET": SECRET})
+    assert from_env.secret == SECRET and from_env.gateway_url == "http://127.0.0.1:9200"
     path.write_text('secret = "short"\n')
     with pytest.raises(ConfigurationError, match=r"telegraphy\.toml: secret must be"):
         Settings.from_toml(path)

@@ -5,8 +5,20 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._envelope import Envelope, validate_envelope
-from ._errors import ConfigurationError, EventError, SignatureError, TelegraphyError
+from ._errors import (
+    ConfigurationError,
+    EventError,
+    PublisherClosed,
+    PublisherOverflow,
+    RejectedError,
+    SignatureError,
+    TelegraphyError,
+    TransportError,
+)
+from ._event import Event, Sender
+from ._jsonsafe import to_json_safe
 from ._names import DEFAULT_REALM, DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
+from ._publisher import Publisher, Stats, configure, get_publisher
 from ._settings import Settings
 from ._signing import (
     NONCE_HEADER,
@@ -23,18 +35,29 @@ __all__ = [
     "DEFAULT_REALM",
     "DEFAULT_TOPIC_PREFIX",
     "Envelope",
+    "Event",
     "EventError",
     "NONCE_HEADER",
     "NonceCache",
+    "Publisher",
+    "PublisherClosed",
+    "PublisherOverflow",
+    "RejectedError",
     "SIGNATURE_HEADER",
+    "Sender",
     "Settings",
     "SignatureError",
+    "Stats",
     "TIMESTAMP_HEADER",
     "TelegraphyError",
+    "TransportError",
     "__version__",
+    "configure",
     "event_topic",
+    "get_publisher",
     "sign_request",
     "signature",
+    "to_json_safe",
     "validate_envelope",
     "validate_event_name",
     "verify_request",

@@ -19,3 +19,34 @@ class SignatureError(TelegraphyError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TransportError(TelegraphyError):
+    """Events could not be delivered this time; they are kept and sent again later.
+
+    `misconfigured` says the gateway refused us for a reason the operator must fix (a secret
+    that does not match, a clock far off, ingress disabled): still retried, but logged loudly.
+    """
+
+    def __init__(self, message: str, *, misconfigured: bool = False) -> None:
+        super().__init__(message)
+        self.misconfigured = misconfigured
+
+
+class RejectedError(TelegraphyError):
+    """The gateway refused these events for good (invalid, too large); sending again won't help.
+
+    `index` is the position in the batch of the event at fault when the gateway says it.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class PublisherOverflow(TelegraphyError):
+    """The publisher's queue (and spool, if any) is full and `on_overflow` is "raise"."""
+
+
+class PublisherClosed(TelegraphyError):
+    """`send()` was called after `close()`."""

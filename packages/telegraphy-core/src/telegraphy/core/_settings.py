@@ -88,11 +88,13 @@ class Settings:
         return cls.from_mapping(data, source="environment")
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Settings:
+    def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
         """From a TOML file; a gateway's `telegraphy.toml` works, its own keys are skipped.
 
         Without `gateway_url`, the gateway's `host` and `port` in the same file give it.
+        Without `secret`, `TELEGRAPHY_SECRET` from the environment does, as for the gateway.
         """
+        environ = os.environ if environ is None else environ
         try:
             with open(path, "rb") as f:
                 data = tomllib.load(f)
@@ -100,6 +102,8 @@ class Settings:
             raise ConfigurationError(f"cannot read {path}: {e.strerror}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigurationError(f"{path} is not valid TOML: {e}") from e
+        if "secret" not in data and environ.get(ENV_PREFIX + "SECRET"):
+            data["secret"] = environ[ENV_PREFIX + "SECRET"]
         if "gateway_url" not in data and ("host" in data or "port" in data):
             data["gateway_url"] = f"http://{data.get('host', '127.0.0.1')}:{data.get('port', 9000)}"
         return cls.from_mapping(

@@ -1,0 +1,1 @@
+"""The publisher's benchmark: events/s delivered to a real gateway, and send()'s cost."""
