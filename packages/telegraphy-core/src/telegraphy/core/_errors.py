@@ -50,3 +50,11 @@ class PublisherOverflow(TelegraphyError):
 
 class PublisherClosed(TelegraphyError):
     """`send()` was called after `close()`."""
+
+
+class TokenError(TelegraphyError):
+    """A token is refused. `code`: malformed, bad_signature, expired or not_yet_valid."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

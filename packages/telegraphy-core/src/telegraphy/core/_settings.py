@@ -22,7 +22,20 @@ TRANSPORTS = ("http", "xmlrpc")
 OVERFLOW_POLICIES = ("raise", "drop")
 MIN_SECRET_LENGTH = 16
 # Keys of a shared TOML file that belong to the gateway alone.
-GATEWAY_ONLY_KEYS = frozenset({"host", "port", "backends", "public", "limits", "log", "ingress"})
+GATEWAY_ONLY_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "backends",
+        "public",
+        "limits",
+        "log",
+        "ingress",
+        "client_ttl",
+        "allowed_origins",
+        "token_max_ttl",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class Settings:
     spool_size: int = 1_000_000
     retry_max_delay: float = 30.0
     on_overflow: str = "raise"
+    token_ttl: float = 60.0
+    channel_prefix: str = "telegraphy.channel"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -137,7 +152,7 @@ def _validate(s: Settings) -> None:
             f"gateway_url must be an http:// or https:// URL such as http://127.0.0.1:9000, "
             f"got {s.gateway_url!r}"
         )
-    for name in ("realm", "topic_prefix"):
+    for name in ("realm", "topic_prefix", "channel_prefix"):
         try:
             validate_event_name(getattr(s, name))
         except EventError:
@@ -146,7 +161,14 @@ def _validate(s: Settings) -> None:
             ) from None
     _choice("transport", s.transport, TRANSPORTS)
     _choice("on_overflow", s.on_overflow, OVERFLOW_POLICIES)
-    for name in ("timeout", "retry_max_delay", "batch_size", "queue_size", "spool_size"):
+    for name in (
+        "timeout",
+        "retry_max_delay",
+        "batch_size",
+        "queue_size",
+        "spool_size",
+        "token_ttl",
+    ):
         value = getattr(s, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
