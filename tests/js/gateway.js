@@ -153,13 +153,16 @@ async function healthy(gateway) {
   }
 }
 
-/** Start a gateway with `config` (TOML) on a free port and wait until /health answers 200. */
-export async function startGateway(config = DEFAULT_CONFIG) {
+/**
+ * Start a gateway with `config` (TOML) on `port` (default: a free one) and wait until /health
+ * answers 200. A fixed port lets a test restart a gateway where its clients reconnect.
+ */
+export async function startGateway(config = DEFAULT_CONFIG, port = null) {
   const python = pythonPath();
   const dir = mkdtempSync(join(tmpdir(), 'telegraphy-js-'));
   const configPath = join(dir, 'telegraphy.toml');
   writeFileSync(configPath, config);
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     python,
     ['-m', 'telegraphy.gateway', '--config', configPath, '--port', String(port)],

@@ -74,15 +74,20 @@ class Client(ApplicationSession):
             self.config.realm,
             authmethods=extra.get("authmethods"),
             authid=extra.get("authid"),
+            authextra=extra.get("authextra"),
         )
 
     def onChallenge(self, challenge: Any) -> str:
+        if challenge.method == "ticket":
+            ticket: str = self.config.extra["ticket"]
+            return ticket
         signature: bytes = auth.compute_wcs(
             self.config.extra["secret"], challenge.extra["challenge"]
         )
         return signature.decode("ascii")
 
     def onJoin(self, details: Any) -> None:
+        self.welcome = details  # SessionDetails: authextra, ...
         self.config.extra["joined"].callback(self)
 
     def onLeave(self, details: CloseDetails) -> None:
@@ -101,13 +106,18 @@ async def join(
     secret: str | None = None,
     authmethods: list[str] | None = None,
     serializer: str = "json",
+    ticket: str | None = None,
+    authextra: dict[str, Any] | None = None,
 ) -> Client:
-    """Connect and join; raises `JoinFailed` if the gateway answers with ABORT."""
+    """Connect and join (WAMP-CRA with `secret`, ticket with `ticket`, else anonymous);
+    raises `JoinFailed` if the gateway answers with ABORT."""
     if authmethods is None:
-        authmethods = ["wampcra"] if secret else ["anonymous"]
+        authmethods = ["wampcra"] if secret else ["ticket"] if ticket is not None else ["anonymous"]
     extra: dict[str, Any] = {
         "authid": authid,
         "secret": secret,
+        "ticket": ticket,
+        "authextra": authextra,
         "authmethods": authmethods,
         "joined": defer.Deferred(),
         "left": defer.Deferred(),

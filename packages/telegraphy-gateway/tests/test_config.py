@@ -81,6 +81,17 @@ def test_every_key() -> None:
         ({"limits": {"max_output_buffer": 1.5}}, "limits.max_output_buffer must be a positive"),
         ({"limits": {"unknown": 1}}, "unknown key(s) unknown at [limits]"),
         ({"log": {"level": "loud"}}, "level must be one of"),
+        ({"client_ttl": 0}, "client_ttl must be a positive number of seconds"),
+        ({"token_max_ttl": "1h"}, "token_max_ttl must be a positive number of seconds"),
+        ({"channel_prefix": "wamp.x"}, "channel_prefix must be a dotted name"),
+        ({"channel_prefix": "telegraphy.event.ch"}, "overlap"),
+        ({"allowed_origins": "*"}, "allowed_origins must be an array"),
+        ({"allowed_origins": ["https://x.com/path"]}, "allowed_origins[0]: 'https://x.com/path'"),
+        ({"allowed_origins": ["ftp://x.com"]}, "is not an origin"),
+        (
+            {"backends": [{"authid": "a", "secret": "s" * 16, "authrole": "user"}]},
+            "authrole must be a URI other than 'anonymous' and 'user'",
+        ),
     ],
 )
 def test_bad_configuration_says_what_to_fix(data: dict[str, object], message: str) -> None:
@@ -99,6 +110,28 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read configuration file"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_token_and_origin_keys() -> None:
+    defaults = GatewayConfig()
+    assert (defaults.client_ttl, defaults.token_max_ttl) == (900, 3600)
+    assert defaults.channel_prefix == "telegraphy.channel"
+    assert "http://localhost:*" in defaults.allowed_origins
+    assert "https://[::1]:*" in defaults.allowed_origins
+    config = config_from_mapping(
+        {
+            "client_ttl": 60,
+            "token_max_ttl": 300.5,
+            "channel_prefix": "app.channel",
+            "allowed_origins": ["HTTPS://Shop.Example.com", "http://localhost:*", "*"],
+        }
+    )
+    assert (config.client_ttl, config.token_max_ttl, config.channel_prefix) == (
+        60,
+        300.5,
+        "app.channel",
+    )
+    assert config.allowed_origins == ("https://shop.example.com:443", "http://localhost:*", "*")
 
 
 def test_a_shared_file_may_carry_the_web_apps_settings() -> None:

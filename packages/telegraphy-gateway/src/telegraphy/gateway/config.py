@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -13,12 +14,18 @@ from telegraphy.core import DEFAULT_TOPIC_PREFIX, EventError, Settings, validate
 
 from .errors import ConfigError
 from .router.uri import MATCH_POLICIES, RESERVED, Pattern, validate_pattern
+from .transport.origins import LOOPBACK_ORIGINS, parse_allowed_origin
 
 DEFAULT_REALM = "telegraphy"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 SECRET_ENV = "TELEGRAPHY_SECRET"
 MIN_SECRET_LENGTH = 16
+DEFAULT_CHANNEL_PREFIX = "telegraphy.channel"
+DEFAULT_CLIENT_TTL = 900.0
+DEFAULT_TOKEN_MAX_TTL = 3600.0
+# Roles the gateway gives browser sessions itself; a backend may not take one of them.
+BROWSER_ROLES = ("anonymous", "user")
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,13 @@ class GatewayConfig:
     secret: str | None = field(default=None, repr=False)
     topic_prefix: str = DEFAULT_TOPIC_PREFIX
     ingress: IngressConfig = IngressConfig()
+    channel_prefix: str = DEFAULT_CHANNEL_PREFIX
+    # How long a client id (WELCOME authextra.client_id) may be resumed, in seconds.
+    client_ttl: float = DEFAULT_CLIENT_TTL
+    # Origins allowed to open a WebSocket ("*": any); see transport/origins.py.
+    allowed_origins: tuple[str, ...] = LOOPBACK_ORIGINS
+    # The longest `ttl` a token minted by POST /ingress/token may have.
+    token_max_ttl: float = DEFAULT_TOKEN_MAX_TTL
 
     def backend(self, authid: str) -> Backend | None:
         return next((b for b in self.backends if b.authid == authid), None)
@@ -95,6 +109,10 @@ _TOP_KEYS = {
     "secret",
     "topic_prefix",
     "ingress",
+    "channel_prefix",
+    "client_ttl",
+    "allowed_origins",
+    "token_max_ttl",
 }
 # A shared telegraphy.toml also carries the web app's settings; the gateway skips those.
 _WEB_APP_KEYS = {f.name for f in fields(Settings)} - _TOP_KEYS
@@ -138,7 +156,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
     _reject_unknown(data, _TOP_KEYS | _WEB_APP_KEYS, "top level")
     log = _table(data, "log")
     _reject_unknown(log, {"level", "format"}, "[log]")
-    return GatewayConfig(
+    config = GatewayConfig(
         realm=_realm(data.get("realm", DEFAULT_REALM)),
         host=_typed(data, "host", str, DEFAULT_HOST),
         port=_port(data.get("port", DEFAULT_PORT)),
@@ -148,9 +166,27 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         log_level=_choice(log, "level", _LOG_LEVELS, "info"),
         log_format=_choice(log, "format", _LOG_FORMATS, "text"),
         secret=_secret(data.get("secret")),
-        topic_prefix=_topic_prefix(data.get("topic_prefix", DEFAULT_TOPIC_PREFIX)),
+        topic_prefix=_prefix("topic_prefix", data.get("topic_prefix", DEFAULT_TOPIC_PREFIX)),
         ingress=_ingress(_table(data, "ingress")),
+        channel_prefix=_prefix(
+            "channel_prefix", data.get("channel_prefix", DEFAULT_CHANNEL_PREFIX)
+        ),
+        client_ttl=_duration(data, "client_ttl", DEFAULT_CLIENT_TTL),
+        allowed_origins=_origins(data.get("allowed_origins", list(LOOPBACK_ORIGINS))),
+        token_max_ttl=_duration(data, "token_max_ttl", DEFAULT_TOKEN_MAX_TTL),
     )
+    _separate(config.topic_prefix, config.channel_prefix)
+    return config
+
+
+def _separate(topic_prefix: str, channel_prefix: str) -> None:
+    # A channel grant must never reach an event topic, nor an event grant a channel.
+    topics, channels = f"{topic_prefix}.", f"{channel_prefix}."
+    if topics.startswith(channels) or channels.startswith(topics):
+        raise ConfigError(
+            f"topic_prefix {topic_prefix!r} and channel_prefix {channel_prefix!r} overlap: "
+            "choose prefixes where neither is under the other"
+        )
 
 
 def _reject_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
@@ -200,17 +236,39 @@ def _secret(value: Any) -> str | None:
     return value
 
 
-def _topic_prefix(value: Any) -> str:
+def _prefix(key: str, value: Any) -> str:
     try:
         prefix = validate_event_name(value)
     except EventError:
         prefix = ""
     if not prefix or f"{prefix}.".startswith(RESERVED):
+        example = "telegraphy.event" if key == "topic_prefix" else DEFAULT_CHANNEL_PREFIX
         raise ConfigError(
-            f"topic_prefix must be a dotted name such as 'telegraphy.event', not under "
-            f"'wamp.', got {value!r}"
+            f"{key} must be a dotted name such as '{example}', not under 'wamp.', got {value!r}"
         )
     return prefix
+
+
+def _duration(data: Mapping[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 < value < math.inf:
+        raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(
+            'allowed_origins must be an array of origins such as ["https://shop.example.com"]'
+        )
+    origins: list[str] = []
+    for index, entry in enumerate(value):
+        try:
+            origins.append(parse_allowed_origin(entry))
+        except ValueError as e:
+            raise ConfigError(f"allowed_origins[{index}]: {e}") from None
+    return tuple(origins)
 
 
 def _port(value: Any) -> int:
@@ -241,8 +299,8 @@ def _backend(index: int, entry: Any) -> Backend:
     if len(entry["secret"]) < 16:
         raise ConfigError(f"{where}.secret is too short: use at least 16 characters")
     authrole = entry.get("authrole", "backend")
-    if authrole == "anonymous" or not validate_pattern(str(authrole), "exact"):
-        raise ConfigError(f"{where}.authrole must be a URI other than 'anonymous'")
+    if authrole in BROWSER_ROLES or not validate_pattern(str(authrole), "exact"):
+        raise ConfigError(f"{where}.authrole must be a URI other than 'anonymous' and 'user'")
     return Backend(authid=entry["authid"], secret=entry["secret"], authrole=authrole)
 
 

@@ -57,6 +57,7 @@ class Session:
         self.authmethod = ""
         self.authprovider = ""
         self.permissions: Permissions | None = None
+        self.client_id: str | None = None  # browser sessions: the client record they hold
         self.roles: dict[str, Any] = {}
         self._authenticator: Authenticator | None = None
         self._handlers: dict[type[wamp.Message], Callable[[Session, Any, Raw], None]] = {
@@ -209,6 +210,10 @@ class Session:
         self.authprovider = accepted.authprovider
         self.permissions = self.realm.permissions_for(accepted)
         self.state = State.ESTABLISHED
+        authextra = accepted.authextra
+        if accepted.identity is not None:
+            # Restores a resumed client's subscriptions: its EVENTs may follow WELCOME at once.
+            authextra = self.realm.clients.open(self, accepted.identity)
         self.send(
             wamp.Welcome(
                 self.id,
@@ -218,7 +223,7 @@ class Session:
                 authrole=self.authrole,
                 authmethod=self.authmethod,
                 authprovider=self.authprovider,
-                authextra=accepted.authextra or None,
+                authextra=authextra or None,
             )
         )
         self.realm.attach(self)

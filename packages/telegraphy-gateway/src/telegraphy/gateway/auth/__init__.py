@@ -7,7 +7,10 @@ the AUTHENTICATE and answers accept or deny. The session drives the exchange.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..router.clients import Identity
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Accept:
     authmethod: str
     authprovider: str = "static"
     authextra: dict[str, Any] = field(default_factory=dict)
+    # A browser session (token or anonymous): who it is and the client record it resumes.
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,12 @@ class Authenticator(Protocol):
 
 
 DENIED = "wamp.error.authentication_denied"
+USER_ROLE = "user"
+ANONYMOUS_ROLE = "anonymous"
+
+
+def browser(hello: Hello, method: str, identity: Identity) -> Accept:
+    """A browser session's acceptance: authid and authrole follow from its user."""
+    if identity.user is None:
+        return Accept(f"anonymous-{hello.session_id}", ANONYMOUS_ROLE, method, identity=identity)
+    return Accept(identity.user, USER_ROLE, method, identity=identity)

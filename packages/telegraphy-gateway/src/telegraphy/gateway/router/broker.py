@@ -81,18 +81,36 @@ class Broker:
         assert session.permissions is not None
         if not session.permissions.allows("subscribe", pattern):
             raise NotAuthorized(f"not authorized to subscribe to {pattern.uri!r}")
-        subscription = self._by_pattern[pattern.match].get(pattern.uri)
-        mine = self._of_session.setdefault(session, set())
-        new_for_session = subscription is None or subscription not in mine
-        if new_for_session and len(mine) >= self._realm.limits.max_subscriptions_per_session:
+        mine = self._of_session.get(session, set())
+        existing = self._by_pattern[pattern.match].get(pattern.uri)
+        if existing not in mine and len(mine) >= self._realm.limits.max_subscriptions_per_session:
             raise LimitExceeded("too many subscriptions for this session")
+        subscription, created, added = self._join(session, pattern)
+        session.send(wamp.Subscribed(msg.request, subscription.id))
+        self._announce(session, subscription, created, added)
+        if added:
+            self._realm.clients.subscribed(session, pattern)
+
+    def restore(self, session: Session, pattern: Pattern) -> Subscription:
+        """Subscribe a resuming session to what its client record held (no SUBSCRIBED: the
+        subscription is listed in WELCOME)."""
+        subscription, created, added = self._join(session, pattern)
+        self._announce(session, subscription, created, added)
+        return subscription
+
+    def _join(self, session: Session, pattern: Pattern) -> tuple[Subscription, bool, bool]:
+        subscription = self._by_pattern[pattern.match].get(pattern.uri)
         created = subscription is None
         if subscription is None:
             subscription = self._create(pattern)
         added = not subscription.has(session)
         subscription.add(session)
-        mine.add(subscription)
-        session.send(wamp.Subscribed(msg.request, subscription.id))
+        self._of_session.setdefault(session, set()).add(subscription)
+        return subscription, created, added
+
+    def _announce(
+        self, session: Session, subscription: Subscription, created: bool, added: bool
+    ) -> None:
         if created:
             self._realm.meta.on_subscription_created(session, subscription)
         if added:  # subscribing again to the same topic changes nothing: no meta event
@@ -105,6 +123,7 @@ class Broker:
         self._leave(session, subscription)
         self._of_session[session].discard(subscription)
         session.send(wamp.Unsubscribed(msg.request))
+        self._realm.clients.unsubscribed(session, subscription.pattern)
 
     def remove_session(self, session: Session) -> None:
         subscriptions = self._of_session.pop(session, set())
@@ -135,6 +154,9 @@ class Broker:
             self._realm.meta.on_subscription_deleted(session, subscription)
 
     # -- lookups (also used by the meta API) -----------------------------------------------
+
+    def subscriptions_of(self, session: Session) -> list[Subscription]:
+        return sorted(self._of_session.get(session, ()), key=lambda s: s.id)
 
     def get(self, subscription_id: int) -> Subscription | None:
         return self._by_id.get(subscription_id)

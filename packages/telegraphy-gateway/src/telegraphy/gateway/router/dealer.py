@@ -166,10 +166,14 @@ class Dealer:
             raise InvalidUri(f"{procedure!r} is not a valid procedure URI")
         if not self.accepting:
             raise Canceled("the gateway is shutting down")
-        assert caller.permissions is not None
-        if not caller.permissions.allows("call", Pattern(procedure)):
-            raise NotAuthorized(f"not authorized to call {procedure!r}")
-        builtin = self._realm.meta.procedure(procedure)
+        # The router's own telegraphy.* procedures are open to every session; each checks
+        # what its caller may see.
+        builtin = self._realm.procedures.procedure(procedure, caller)
+        if builtin is None:
+            assert caller.permissions is not None
+            if not caller.permissions.allows("call", Pattern(procedure)):
+                raise NotAuthorized(f"not authorized to call {procedure!r}")
+            builtin = self._realm.meta.procedure(procedure)
         if builtin is not None:
             result = builtin(*(msg.args or ()), **(msg.kwargs or {}))
             caller.send(wamp.Result(msg.request, args=[result]))

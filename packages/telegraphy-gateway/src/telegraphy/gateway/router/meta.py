@@ -24,6 +24,19 @@ def _id_argument(value: Any) -> int:
     return value
 
 
+def checked(uri: str, function: Procedure) -> Procedure:
+    """`function`, answering wrong arguments with wamp.error.invalid_argument."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            inspect.signature(function).bind(*args, **kwargs)
+        except TypeError as e:
+            raise InvalidArgument(f"{uri}: {e}") from e
+        return function(*args, **kwargs)
+
+    return call
+
+
 class MetaApi:
     def __init__(self, realm: Realm) -> None:
         self._realm = realm
@@ -42,17 +55,7 @@ class MetaApi:
     def procedure(self, uri: str) -> Procedure | None:
         """The router-implemented procedure at `uri`, checking its arguments before running."""
         function = self._procedures.get(uri)
-        if function is None:
-            return None
-
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            try:
-                inspect.signature(function).bind(*args, **kwargs)
-            except TypeError as e:
-                raise InvalidArgument(f"{uri}: {e}") from e
-            return function(*args, **kwargs)
-
-        return checked
+        return None if function is None else checked(uri, function)
 
     # -- wamp.session.* --------------------------------------------------------------------
 

@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING
 from autobahn.wamp.role import RoleBrokerFeatures, RoleDealerFeatures, RoleFeatures
 
 from ..auth import Accept, Authenticator
-from ..auth.anonymous import ANONYMOUS_ROLE, AnonymousAuthenticator
+from ..auth.anonymous import AnonymousAuthenticator
+from ..auth.ticket import TicketAuthenticator
 from ..auth.wampcra import WampCraAuthenticator
-from ..authorization import AllowAll, Permissions, SubscribePublic
+from ..authorization import AllowAll, Permissions, TokenPermissions
 from ..config import GatewayConfig
 from .broker import Broker
+from .clients import ClientRegistry, MemoryClientStore, MemoryTokenLedger
 from .dealer import Dealer
 from .ids import unique_id
 from .meta import MetaApi
+from .procedures import RouterProcedures
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -51,18 +54,35 @@ class Realm:
         self.broker = Broker(self)
         self.dealer = Dealer(self)
         self.meta = MetaApi(self)
-        self._public = SubscribePublic(config.public)
+        self.procedures = RouterProcedures(self)
+        self.clients = ClientRegistry(self, MemoryClientStore())
         self._authenticators: dict[str, Callable[[], Authenticator]] = {
-            "anonymous": AnonymousAuthenticator,
+            "anonymous": lambda: AnonymousAuthenticator(self.clients),
             "wampcra": lambda: WampCraAuthenticator(config.backends),
         }
+        secret = config.secret
+        if secret is not None:  # tokens are signed with the shared secret: none, no tickets
+            ledger = MemoryTokenLedger()
+            self._authenticators["ticket"] = lambda: TicketAuthenticator(
+                secret, ledger, self.clients
+            )
 
     def authenticator(self, method: str) -> Authenticator | None:
         factory = self._authenticators.get(method)
         return factory() if factory else None
 
     def permissions_for(self, accepted: Accept) -> Permissions:
-        return self._public if accepted.authrole == ANONYMOUS_ROLE else AllowAll()
+        identity = accepted.identity
+        if identity is None:  # a backend
+            return AllowAll()
+        config = self.config
+        return TokenPermissions(
+            identity.user,
+            identity.grants,
+            config.public,
+            config.topic_prefix,
+            config.channel_prefix,
+        )
 
     def new_session_id(self) -> int:
         return unique_id(self.sessions)
@@ -76,4 +96,5 @@ class Realm:
             return
         self.broker.remove_session(session)
         self.dealer.remove_session(session)
+        self.clients.closed(session)
         self.meta.on_leave(session)

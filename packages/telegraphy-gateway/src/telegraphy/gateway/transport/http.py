@@ -10,7 +10,14 @@ from autobahn.twisted.resource import WebSocketResource
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from .ingress import BoundedBody, Ingress, IngressDisabled, IngressRoot, JsonEndpoint
+from .ingress import (
+    BoundedBody,
+    Ingress,
+    IngressDisabled,
+    IngressRoot,
+    JsonEndpoint,
+    TokenEndpoint,
+)
 from .websocket import WampWebSocketFactory
 from .xmlrpc import XmlRpcEndpoint
 
@@ -66,6 +73,7 @@ def build_ingress(gateway: Gateway) -> Resource:
     root = IngressRoot()
     root.putChild(b"event", JsonEndpoint(ingress, batch=False))
     root.putChild(b"events", JsonEndpoint(ingress, batch=True))
+    root.putChild(b"token", TokenEndpoint(ingress))
     root.putChild(b"xmlrpc", XmlRpcEndpoint(ingress))
     return root
 
@@ -74,4 +82,7 @@ def ingress_state(config: GatewayConfig) -> str:
     """The line logged at start: whether the ingress is on, and how to turn it on."""
     if config.secret is None:
         return "ingress disabled: set `secret` (or TELEGRAPHY_SECRET) to accept events"
-    return "ingress enabled: signed POSTs to /ingress/event, /ingress/events and /ingress/xmlrpc"
+    return (
+        "ingress enabled: signed POSTs to /ingress/event, /ingress/events, /ingress/token "
+        "and /ingress/xmlrpc"
+    )

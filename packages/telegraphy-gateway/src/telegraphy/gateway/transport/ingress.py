@@ -20,9 +20,13 @@ from telegraphy.core import (
     TIMESTAMP_HEADER,
     Envelope,
     EventError,
+    Grants,
     NonceCache,
     SignatureError,
+    channel_topic,
     event_topic,
+    mint_token,
+    read_token,
     validate_envelope,
     verify_request,
 )
@@ -36,7 +40,9 @@ if TYPE_CHECKING:
 log = Logger()
 
 JSON_TYPE = b"application/json"
-PATHS = ("/ingress/event", "/ingress/events", "/ingress/xmlrpc")
+PATHS = ("/ingress/event", "/ingress/events", "/ingress/token", "/ingress/xmlrpc")
+DEFAULT_TOKEN_TTL = 60.0
+"""Seconds a token from POST /ingress/token lasts when the request gives no ttl (as get_token)."""
 
 
 class IngressError(GatewayError):
@@ -82,8 +88,10 @@ class Ingress:
         self.limits = config.ingress
         self._secret = secret
         self._prefix = config.topic_prefix
+        self._channel_prefix = config.channel_prefix
         self._broker = broker
         self._nonces = NonceCache(config.ingress.timestamp_window)
+        self._token_max_ttl = config.token_max_ttl
 
     def body(self, request: Request) -> bytes:
         """The request's body if it is within `max_body_size`."""
@@ -131,10 +139,74 @@ class Ingress:
     def publish(self, envelopes: list[Envelope]) -> dict[str, Any]:
         """Publish each event on its topic, as the router, with the envelope as the only arg."""
         for envelope in envelopes:
-            topic = event_topic(envelope["name"], self._prefix)
+            channel = envelope["meta"].get("channel")
+            topic = (
+                event_topic(envelope["name"], self._prefix)
+                if channel is None
+                else channel_topic(channel, self._channel_prefix)
+            )
             self._broker.publish_from_router(topic, [envelope])
         log.debug("ingress published {count} event(s)", count=len(envelopes))
         return {"published": len(envelopes), "ids": [e["meta"]["id"] for e in envelopes]}
+
+    def token(self, value: object) -> dict[str, Any]:
+        """Mint the token a `POST /ingress/token` body asks for (docs/authentication.rst)."""
+        user, grants, ttl = _token_request(value, self._token_max_ttl)
+        token = mint_token(self._secret, user, grants, ttl)
+        claims = read_token(self._secret, token)
+        log.debug("ingress minted a token for user {user}", user=user)
+        return {"token": token, "expires": claims.expires_at}
+
+
+def _token_request(value: object, max_ttl: float) -> tuple[str | None, Grants, float]:
+    if not isinstance(value, dict):
+        raise IngressError(400, "not_an_object", "the body must be a JSON object")
+    _only(value, {"user", "subscribe", "publish", "ttl"}, "the body")
+    user = value.get("user")
+    if user is not None and (not isinstance(user, str) or not user):
+        raise _invalid_request("user must be a non-empty string (the user's id) or null")
+    subscribe, publish = _table(value, "subscribe"), _table(value, "publish")
+    _only(subscribe, {"events", "channels"}, "subscribe")
+    _only(publish, {"channels"}, "publish")
+    try:
+        grants = Grants(
+            subscribe_events=_names(subscribe, "subscribe.events"),
+            subscribe_channels=_names(subscribe, "subscribe.channels"),
+            publish_channels=_names(publish, "publish.channels"),
+        )
+    except EventError as e:
+        raise _invalid_request(str(e)) from None
+    ttl = value.get("ttl", DEFAULT_TOKEN_TTL)
+    number = isinstance(ttl, int | float) and not isinstance(ttl, bool)
+    if not number or not 1 <= ttl <= max_ttl:
+        raise _invalid_request(f"ttl must be a number of seconds from 1 to {max_ttl:g}")
+    return user, grants, float(ttl)
+
+
+def _invalid_request(message: str) -> IngressError:
+    return IngressError(422, "invalid_request", message)
+
+
+def _only(value: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise _invalid_request(
+            f"unknown key(s) {', '.join(unknown)} in {where}; expected: {', '.join(sorted(known))}"
+        )
+
+
+def _table(value: dict[str, Any], key: str) -> dict[str, Any]:
+    table = value.get(key, {})
+    if not isinstance(table, dict):
+        raise _invalid_request(f"{key} must be an object")
+    return table
+
+
+def _names(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    names = table.get(where.split(".")[1], [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _invalid_request(f"{where} must be an array of names")
+    return tuple(names)
 
 
 _SIGNED_HEADERS = (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
@@ -147,7 +219,11 @@ def _header(request: Request, name: str) -> str:
 
 def _envelope(event: object, index: int | None) -> Envelope:
     try:
-        return validate_envelope(event)
+        envelope = validate_envelope(event)
+        # meta.channel (optional): publish on that channel's topic instead of the event's.
+        if "channel" in envelope["meta"]:
+            channel_topic(envelope["meta"]["channel"])
+        return envelope
     except EventError as e:
         where = "" if index is None else f"events[{index}]: "
         raise IngressError(422, "invalid_event", f"{where}{e}", index) from None
@@ -250,6 +326,27 @@ def _parse(body: bytes) -> object:
 
 def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not a JSON value")
+
+
+class TokenEndpoint(Resource):
+    """`POST /ingress/token`: a signed JSON request in, a token for a browser out."""
+
+    isLeaf = True
+
+    def __init__(self, ingress: Ingress) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._ingress = ingress
+
+    def render(self, request: Request) -> bytes:
+        try:
+            check_route(request)
+            body = self._ingress.body(request)
+            _check_content_type(request)
+            self._ingress.verify(request, body)
+            minted = self._ingress.token(_parse(body))
+        except IngressError as e:
+            return refuse(request, e)
+        return answer(request, 200, minted)
 
 
 class _JsonResource(Resource):

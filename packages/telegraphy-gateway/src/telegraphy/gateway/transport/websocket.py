@@ -21,6 +21,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ..session import Session
+from .origins import OriginPolicy
 from .wire import CODECS, Codec
 
 if TYPE_CHECKING:
@@ -48,6 +49,17 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         super().connectionLost(reason)
 
     def onConnect(self, request: ConnectionRequest) -> str:
+        # autobahn gives "" when the request has no Origin header.
+        if not self.factory.origins.allows(request.origin or None):
+            log.info(
+                "refused a WebSocket from {peer}: origin {origin} is not allowed",
+                peer=request.peer,
+                origin=request.origin,
+            )
+            raise ConnectionDeny(
+                ConnectionDeny.FORBIDDEN,
+                f"origin {request.origin} is not allowed (allowed_origins in the configuration)",
+            )
         subprotocol: str
         for subprotocol in request.protocols:
             if subprotocol in CODECS:
@@ -168,6 +180,7 @@ class WampWebSocketFactory(WebSocketServerFactory):
         super().__init__(protocols=list(CODECS))  # type: ignore[no-untyped-call]
         self.realm = realm
         self.clock = clock
+        self.origins = OriginPolicy(realm.config.allowed_origins)
         self.connections: set[WampWebSocketProtocol] = set()
         self.close_grace = 5.0
         limits = realm.limits
@@ -180,4 +193,6 @@ class WampWebSocketFactory(WebSocketServerFactory):
             openHandshakeTimeout=limits.hello_timeout,
             # RFC 6455 7.1.7: tell the peer why (1007, 1009, ...) instead of dropping the TCP.
             failByDrop=False,
+            # Let the "null" origin reach onConnect, where allowed_origins decides (403).
+            allowNullOrigin=True,
         )

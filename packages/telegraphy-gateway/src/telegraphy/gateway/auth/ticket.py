@@ -1,0 +1,60 @@
+"""Ticket authentication with the web app's tokens (docs/authentication.rst).
+
+HELLO offers `ticket` (optionally an authid, and authextra.previous_session naming a client id
+to resume); the gateway answers CHALLENGE; AUTHENTICATE carries the token. A token is read,
+checked against the HELLO and spent once. An empty signature with a previous_session resumes
+that client record without a new token, as the user and with the grants it had.
+"""
+
+from __future__ import annotations
+
+from telegraphy.core import TokenError, read_token
+
+from ..router.clients import ClientRecord, ClientRegistry, Identity, ResumeRefused, TokenLedger
+from . import DENIED, Accept, Challenge, Deny, Hello, browser
+
+LEEWAY = 5.0
+"""Seconds of clock difference tolerated between the web app and the gateway."""
+
+
+class TicketAuthenticator:
+    def __init__(self, secret: str, ledger: TokenLedger, clients: ClientRegistry) -> None:
+        self._secret = secret
+        self._ledger = ledger
+        self._clients = clients
+        self._hello: Hello | None = None
+
+    def hello(self, hello: Hello) -> Accept | Deny | Challenge:
+        self._hello = hello
+        return Challenge("ticket", {})
+
+    def authenticate(self, signature: str) -> Accept | Deny:
+        hello = self._hello
+        assert hello is not None  # the session sends AUTHENTICATE only after our CHALLENGE
+        client_id = hello.authextra.get("previous_session")
+        try:
+            if signature == "" and client_id is not None:
+                return self._resume_only(hello, client_id)
+            return self._with_token(hello, signature, client_id)
+        except (TokenError, ResumeRefused) as e:
+            return Deny(DENIED, str(e))
+
+    def _with_token(self, hello: Hello, token: str, client_id: object) -> Accept | Deny:
+        claims = read_token(self._secret, token, leeway=LEEWAY)
+        if hello.authid is not None and hello.authid != claims.user:
+            return Deny(DENIED, "authid does not match the token")
+        previous = self._previous(client_id, claims.user)
+        # Spent last: a refused attempt leaves the token usable (say, without previous_session).
+        if not self._ledger.spend(claims.token_id, claims.expires_at + LEEWAY):
+            return Deny(DENIED, "token already used")
+        return browser(hello, "ticket", Identity(claims.user, claims.grants, previous))
+
+    def _resume_only(self, hello: Hello, client_id: object) -> Accept | Deny:
+        record = self._clients.find(client_id)
+        if hello.authid is not None and hello.authid != record.user:
+            return Deny(DENIED, "previous_session belongs to another user")
+        identity = Identity(record.user, record.grants, record, extends=False)
+        return browser(hello, "ticket", identity)
+
+    def _previous(self, client_id: object, user: str | None) -> ClientRecord | None:
+        return None if client_id is None else self._clients.claim(client_id, user)
