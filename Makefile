@@ -8,8 +8,10 @@ PACKAGES := telegraphy-core telegraphy-gateway django-telegraphy flask-telegraph
 STAMP := $(VENV)/.stamp-installed
 JS_TESTS := tests/js
 DEMO_PORT ?= 9000
+DJANGO_PORT ?= 8000
+DJANGO_JS := packages/django-telegraphy/src/telegraphy/contrib/django_telegraphy/static/telegraphy/telegraphy.min.js
 
-.PHONY: bootstrap demo test lint typecheck pytest test-js docs bench clean
+.PHONY: bootstrap demo django-js test lint typecheck pytest test-js docs bench clean
 
 bootstrap: $(STAMP) $(JS_TESTS)/node_modules/.stamp
 
@@ -23,14 +25,13 @@ $(JS_TESTS)/node_modules/.stamp: $(JS_TESTS)/package.json $(JS_TESTS)/package-lo
 	cd $(JS_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The Django demo (examples/django_demo): its gateway on DEMO_PORT, Django on DJANGO_PORT.
 demo: bootstrap
-	@echo "Starting the gateway with examples/gateway/telegraphy.toml (Ctrl-C stops it)."
-	@echo "  WAMP over WebSocket: ws://127.0.0.1:$(DEMO_PORT)/ws  realm: telegraphy"
-	@echo "  Health:              http://127.0.0.1:$(DEMO_PORT)/health"
-	@echo "  Backend (WAMP-CRA):  authid demo-backend, secret in examples/gateway/telegraphy.toml"
-	@echo "  Anonymous sessions may subscribe to telegraphy.demo.hello and telegraphy.public.*"
-	@echo "  Try it: $(PY) examples/gateway/hello.py --port $(DEMO_PORT)"
-	$(VENV)/bin/telegraphy-gateway --config examples/gateway/telegraphy.toml --port $(DEMO_PORT)
+	$(PY) examples/django_demo/run_demo.py --port $(DJANGO_PORT) --gateway-port $(DEMO_PORT)
+
+# The JS client's script build ships inside django-telegraphy, served as a static file.
+django-js:
+	cp js/dist/telegraphy.min.js $(DJANGO_JS)
 
 test: bootstrap lint typecheck pytest test-js docs
 
@@ -41,6 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy packages/telegraphy-core/src/telegraphy/core
 	$(VENV)/bin/mypy packages/telegraphy-gateway/src/telegraphy/gateway
+	$(VENV)/bin/mypy packages/django-telegraphy/src/telegraphy/contrib/django_telegraphy
 
 # pytest exits 5 when it collected no test: make treats that as the failure it is.
 pytest: $(STAMP)

@@ -20,7 +20,7 @@ from .scenarios import Measurement
 from .settings import FULL, QUICK, BenchSettings
 
 ROUTER_NAMES = ("telegraphy", "crossbar")
-GROUPS = ("gateway", "publisher")
+GROUPS = ("gateway", "publisher", "django")
 GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -40,7 +40,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--groups",
         default=",".join(GROUPS),
         help="comma-separated scenario groups: gateway (routers compared), publisher "
-        "(telegraphy-core's publisher into the gateway); default: both",
+        "(telegraphy-core's publisher into the gateway), django (model save cost and "
+        "save-to-subscriber latency); default: all",
     )
     args = parser.parse_args(argv)
     args.groups = [name.strip() for name in args.groups.split(",") if name.strip()]
@@ -111,7 +112,18 @@ def run(args: argparse.Namespace) -> int:
     failed = run_gateway(args) if "gateway" in args.groups else 0
     if "publisher" in args.groups:
         failed |= run_publisher(args)
+    if "django" in args.groups:
+        failed |= run_django(args)
     return failed
+
+
+def run_django(args: argparse.Namespace) -> int:
+    from django_bench.measure import run as measure_django  # imports Django and the app
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the django group needs telegraphy-gateway")
+    measure_django(GATEWAY, args.output_dir, quick=args.quick)
+    return 0
 
 
 def run_publisher(args: argparse.Namespace) -> int:

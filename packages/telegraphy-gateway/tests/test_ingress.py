@@ -133,6 +133,29 @@ async def test_batch_is_published_in_order(gateway: GatewayProcess) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_meta_channel_publishes_on_the_channels_topic_instead(
+    gateway: GatewayProcess,
+) -> None:
+    session, events = await subscriber(gateway)
+    channel = Inbox()
+    await session.subscribe(channel, "telegraphy.channel.user.42")
+    sent = event(1, name="notes.Notice")
+    sent["meta"]["channel"] = "user.42"
+
+    assert post(gateway, "/ingress/event", sent)[0] == 200
+
+    assert await channel.next() == ((sent,), {})
+    await assert_nothing_published(gateway, events)  # not on the event's own topic
+    bad = event(2)
+    bad["meta"]["channel"] = "not a channel"
+    status, answer = post(gateway, "/ingress/events", {"events": [event(3), bad]})
+    assert (status, answer["error"], answer["index"]) == (422, "invalid_event", 1)
+    assert "invalid event name 'not a channel'" in answer["message"]
+    await assert_nothing_published(gateway, events)
+    session.leave()
+
+
+@pytest_twisted.ensureDeferred
 async def test_replayed_request_is_refused_and_published_once(gateway: GatewayProcess) -> None:
     session, inbox = await subscriber(gateway)
     body = json.dumps(event(7)).encode()

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("demo/simple/", views.page("simple"), name="simple"),
+    path("demo/change_tracker/", views.page("change_tracker"), name="change_tracker"),
+    path("demo/notifications/", views.notifications, name="notifications"),
+    path("demo/chat/", views.chat, name="chat"),
+]

@@ -1,0 +1,34 @@
+"""The app's configuration: checks, the settings cache, and discovery of `events` modules."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+
+class TelegraphyConfig(AppConfig):
+    name = "telegraphy.contrib.django_telegraphy"
+    label = "django_telegraphy"
+    verbose_name = "Telegraphy"
+
+    def ready(self) -> None:
+        from . import checks, conf, events
+
+        checks.register()
+        setting_changed.connect(_setting_changed, dispatch_uid="telegraphy-settings")
+        events.autodiscover()
+        # So that a custom event's plain `.send()` reaches this gateway too. Bad settings are
+        # left to the system checks, which say what to fix.
+        with suppress(ImproperlyConfigured):
+            conf.get_sender()
+
+
+def _setting_changed(setting: str, **_: Any) -> None:
+    from .conf import SETTING, clear
+
+    if setting == SETTING:
+        clear()

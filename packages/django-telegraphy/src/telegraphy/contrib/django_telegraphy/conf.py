@@ -1,0 +1,135 @@
+"""The app's settings: one `TELEGRAPHY` dict in Django settings, read through a cached accessor.
+
+    TELEGRAPHY = {"SECRET": "...", "GATEWAY_URL": "http://127.0.0.1:9000"}
+
+Keys named like `telegraphy.core.Settings` fields (upper case) become those settings; the
+others (`DJANGO_KEYS`) are this app's own. docs/django.rst lists every key.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from telegraphy.core import ConfigurationError, Envelope, Publisher, Sender, Settings, configure
+
+SETTING = "TELEGRAPHY"
+SECRET_ENV = "TELEGRAPHY_SECRET"
+CORE_KEYS = frozenset(f.name.upper() for f in fields(Settings))
+DJANGO_KEYS = frozenset({"ENABLED", "WEBSOCKET_URL", "GATEWAY"})
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the app runs with: the core settings plus the Django-only keys."""
+
+    core: Settings
+    enabled: bool = True
+    websocket_url: str | None = None
+    gateway: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def browser_url(self) -> str:
+        """Where browsers open their WebSocket (the gateway's /ws unless WEBSOCKET_URL says)."""
+        return self.websocket_url or self.core.websocket_url
+
+
+def raw_settings() -> dict[str, Any]:
+    """The `TELEGRAPHY` dict as given, with the secret from the environment if left out."""
+    value = getattr(django_settings, SETTING, None) or {}
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(f"settings.{SETTING} must be a dict, got {type(value).__name__}")
+    data = dict(value)
+    if "SECRET" not in data and os.environ.get(SECRET_ENV):
+        data["SECRET"] = os.environ[SECRET_ENV]
+    return data
+
+
+def build(data: Mapping[str, Any]) -> AppSettings:
+    """Validate a `TELEGRAPHY` dict; `ConfigurationError` says what to fix."""
+    unknown = sorted(set(data) - CORE_KEYS - DJANGO_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"settings.{SETTING}: unknown key(s) {', '.join(unknown)}; known: "
+            + ", ".join(sorted(CORE_KEYS | DJANGO_KEYS))
+        )
+    core = Settings.from_mapping(
+        {k.lower(): v for k, v in data.items() if k in CORE_KEYS}, source=f"settings.{SETTING}"
+    )
+    gateway = data.get("GATEWAY", {})
+    if not isinstance(gateway, Mapping):
+        raise ConfigurationError(f"settings.{SETTING}['GATEWAY'] must be a dict of gateway keys")
+    websocket_url = data.get("WEBSOCKET_URL")
+    if websocket_url is not None and not str(websocket_url).startswith(("ws://", "wss://")):
+        raise ConfigurationError(
+            f"settings.{SETTING}['WEBSOCKET_URL'] must start with ws:// or wss://, "
+            f"got {websocket_url!r}"
+        )
+    return AppSettings(core, bool(data.get("ENABLED", True)), websocket_url, dict(gateway))
+
+
+_lock = threading.Lock()
+_cached: AppSettings | None = None
+_publisher: Publisher | None = None
+_override: Sender | None = None
+
+
+def get_settings() -> AppSettings:
+    """The validated settings, built once (and again after `settings.TELEGRAPHY` changes)."""
+    global _cached
+    cached = _cached
+    if cached is None:
+        try:
+            cached = build(raw_settings())
+        except ConfigurationError as e:
+            raise ImproperlyConfigured(str(e)) from None
+        _cached = cached
+    return cached
+
+
+def get_sender() -> Sender:
+    """Where events go: the core publisher, configured from these settings on first use.
+
+    A change of settings that leaves the core settings as they were (ENABLED, GATEWAY) keeps
+    the publisher; any other change makes a new one (`configure` closes the old one).
+    """
+    global _publisher
+    if _override is not None:
+        return _override
+    core = get_settings().core
+    with _lock:
+        if _publisher is None or _publisher.settings != core:
+            _publisher = configure(core)
+        return _publisher
+
+
+def clear() -> None:
+    """Forget the cached settings (on `setting_changed`)."""
+    global _cached
+    _cached = None
+
+
+class EventRecorder(list[Envelope]):
+    """A `Sender` that keeps what it is given: `capture_events()` yields one."""
+
+    def send(self, envelope: Envelope) -> None:
+        self.append(envelope)
+
+
+@contextmanager
+def capture_events() -> Iterator[EventRecorder]:
+    """Send this app's events to a list instead of the gateway (for tests)."""
+    global _override
+    previous, recorder = _override, EventRecorder()
+    _override = recorder
+    try:
+        yield recorder
+    finally:
+        _override = previous

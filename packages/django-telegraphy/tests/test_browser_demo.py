@@ -1,0 +1,150 @@
+"""The demo in a real browser: headless Chromium, the Django live server, a real gateway.
+
+Model changes made through the ORM and through the admin show on the change tracker page;
+a user's private notifications reach that user's page and never another user's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import playwright.sync_api as playwright
+import pytest
+from django.contrib.auth.models import User
+from gateway_process import free_port, run_telegraph
+from telegraphy_demo.events import Notification
+from telegraphy_demo.models import MyModel
+
+from telegraphy.contrib.django_telegraphy.conf import get_sender
+from telegraphy.contrib.django_telegraphy.events import send_to_user
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser"))
+WAIT_MS = 10_000  # the bounded wait for anything to appear on a page
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def chromium_is_installed() -> None:
+    """A missing browser fails the run and says what to install; it never skips."""
+    assert CHROMIUM, "the browser tests need Chromium: apt-get install chromium"
+
+
+@pytest.fixture
+def gateway(settings: Any, tmp_path: Path) -> Iterator[int]:
+    """run_telegraph from the demo, with the tests' secret; Django's settings point at it."""
+    port = free_port()
+    env = {"TELEGRAPHY_SECRET": settings.TELEGRAPHY["SECRET"]}
+    with run_telegraph(port, tmp_path, env, ("--log-level", "warn")) as process:
+        settings.TELEGRAPHY = {**settings.TELEGRAPHY, "GATEWAY_URL": f"http://127.0.0.1:{port}"}
+        yield port
+        assert get_sender().flush(10)  # type: ignore[attr-defined]  # every event delivered
+    assert "Traceback" not in process.output, process.output
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Playwright's sync API keeps an event loop in this thread, which Django takes for async
+    # code; the ORM calls here are plain synchronous test code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def sign_in(page: Any, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def open_live(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("html[data-live=yes]", timeout=WAIT_MS)
+
+
+def changes(page: Any) -> list[str]:
+    texts: list[str] = page.locator("#changes li").all_inner_texts()
+    return texts
+
+
+def wait_for_changes(page: Any, expected: list[str]) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#changes li').length >= n",
+        arg=len(expected),
+        timeout=WAIT_MS,
+    )
+    assert changes(page) == expected
+
+
+def test_orm_and_admin_changes_show_live_on_the_change_tracker(
+    gateway: int, browser: Any, live_server: Any
+) -> None:
+    User.objects.create_superuser("admin", password="admin-password")
+    tracker = browser.new_page()
+    open_live(tracker, f"{live_server.url}/demo/change_tracker/")
+
+    thing = MyModel.objects.create(title="from the ORM", count=1)
+    thing.title = "renamed in the ORM"
+    thing.save()
+    thing.delete()
+    wait_for_changes(
+        tracker, ["create from the ORM", "update renamed in the ORM", "delete renamed in the ORM"]
+    )
+
+    admin = browser.new_page()
+    sign_in(admin, live_server.url, "admin", "admin-password")
+    admin.goto(f"{live_server.url}/admin/telegraphy_demo/mymodel/add/")
+    admin.fill("input[name=title]", "from the admin")
+    admin.fill("input[name=count]", "5")
+    admin.click("input[name=_save]")
+    created = MyModel.objects.get(title="from the admin")
+    admin.goto(f"{live_server.url}/admin/telegraphy_demo/mymodel/{created.pk}/change/")
+    admin.fill("input[name=title]", "edited in the admin")
+    admin.click("input[name=_save]")
+    admin.goto(f"{live_server.url}/admin/telegraphy_demo/mymodel/{created.pk}/delete/")
+    admin.click("input[type=submit]")
+    admin.wait_for_url(f"{live_server.url}/admin/telegraphy_demo/mymodel/")
+    wait_for_changes(
+        tracker,
+        [
+            "create from the ORM",
+            "update renamed in the ORM",
+            "delete renamed in the ORM",
+            "create from the admin",
+            "update edited in the admin",
+            "delete edited in the admin",
+        ],
+    )
+    row = tracker.locator(f'#objects tr[data-id="{created.pk}"]')
+    assert row.count() == 0  # deleted rows leave the table
+
+
+def test_a_user_never_sees_another_users_private_event(
+    gateway: int, browser: Any, live_server: Any
+) -> None:
+    ann = User.objects.create_user("ann", password="ann-password")
+    bob = User.objects.create_user("bob", password="bob-password")
+    pages = {}
+    for user, password in ((ann, "ann-password"), (bob, "bob-password")):
+        page = browser.new_context().new_page()
+        sign_in(page, live_server.url, user.username, password)
+        open_live(page, f"{live_server.url}/demo/notifications/")
+        pages[user.username] = page
+
+    send_to_user(bob, Notification(message="for bob only"))
+    send_to_user(ann, Notification(message="for ann"))
+    # Ann's own event arrives after Bob's was sent: had Bob's reached her, it would be first.
+    pages["ann"].wait_for_selector("#notifications li", timeout=WAIT_MS)
+    pages["bob"].wait_for_selector("#notifications li", timeout=WAIT_MS)
+    assert pages["bob"].locator("#notifications li").all_inner_texts() == ["for bob only"]
+    assert pages["ann"].locator("#notifications li").all_inner_texts() == ["for ann"]
