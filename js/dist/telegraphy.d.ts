@@ -1,0 +1,2 @@
+export * from './types/index.js';
+export { default } from './types/index.js';

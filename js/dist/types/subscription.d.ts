@@ -1,0 +1,69 @@
+import type { Dict } from './wamp';
+/** An event as the gateway publishes it: the seeds' `tEvent`. */
+export interface TEvent<Data = any> {
+    name: string;
+    meta: {
+        event_type: string;
+        verbose_name?: string | null;
+        timestamp: string;
+        id?: string;
+        [key: string]: unknown;
+    };
+    data: Data;
+}
+/** `details` are the WAMP EVENT details (`topic` is set for pattern subscriptions). */
+export type Handler<Data = any> = (event: TEvent<Data>, details: Dict) => void;
+export type Match = 'exact' | 'prefix';
+/** Where a name is published: `app.Model` is one topic, `app.*` every topic under `app.`. */
+export declare function topicOf(name: string, prefix: string): {
+    topic: string;
+    match: Match;
+};
+export declare const keyOf: (topic: string, match: string) => string;
+interface Owner {
+    release(subscription: Subscription): Promise<void>;
+}
+/**
+ * One subscription of the page to an event name (or a channel). Handlers given to the
+ * constructor and to `on('*', fn)` get every event; `on(type, fn)` those whose
+ * `meta.event_type` is `type`.
+ */
+export declare class Subscription<Data = any> {
+    readonly name: string;
+    readonly topic: string;
+    readonly match: Match;
+    private readonly owner;
+    /** Settles once the gateway accepted the subscription, or refused it. */
+    readonly ready: Promise<void>;
+    private handlers;
+    private settle;
+    constructor(name: string, topic: string, match: Match, owner: Owner);
+    /** Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*'). */
+    on(type: string, handler: Handler<Data>): this;
+    /** Remove `handler` (or every handler) for `type` (or for every type). */
+    off(type?: string, handler?: Handler<Data>): this;
+    /** Stop receiving; the WAMP subscription ends when no subscription of the page needs it. */
+    unsubscribe(): Promise<void>;
+}
+export interface PublishOptions {
+    /** Deliver the message to this client's own subscriptions too (default false). */
+    echo?: boolean;
+    /** `meta.event_type` of the message (default 'message'). */
+    eventType?: string;
+}
+interface ChannelOwner {
+    subscribeTo(name: string, prefix: 'channel', handler?: Handler): Subscription;
+    publishTo(name: string, topic: string, data: unknown, options: PublishOptions): Promise<void>;
+}
+/** A free-form stream such as `chat.room-1` or `user.42`: subscribe to it, publish on it. */
+export declare class Channel<Data = any> {
+    readonly name: string;
+    readonly topic: string;
+    private readonly owner;
+    constructor(name: string, topic: string, owner: ChannelOwner);
+    subscribe(handler?: Handler<Data>): Subscription<Data>;
+    on(type: string, handler: Handler<Data>): Subscription<Data>;
+    /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */
+    publish(data: Data, options?: PublishOptions): Promise<void>;
+}
+export {};

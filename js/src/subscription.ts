@@ -1,0 +1,132 @@
+// What a page holds: subscriptions to events and channels, and the handlers they call.
+
+import { reportLater } from './emitter';
+import type { Dict } from './wamp';
+
+/** An event as the gateway publishes it: the seeds' `tEvent`. */
+export interface TEvent<Data = any> {
+  name: string;
+  meta: {
+    event_type: string;
+    verbose_name?: string | null;
+    timestamp: string;
+    id?: string;
+    [key: string]: unknown;
+  };
+  data: Data;
+}
+
+/** `details` are the WAMP EVENT details (`topic` is set for pattern subscriptions). */
+export type Handler<Data = any> = (event: TEvent<Data>, details: Dict) => void;
+
+export type Match = 'exact' | 'prefix';
+
+/** Where a name is published: `app.Model` is one topic, `app.*` every topic under `app.`. */
+export function topicOf(name: string, prefix: string): { topic: string; match: Match } {
+  if (typeof name !== 'string' || name === '' || /\s|#/.test(name)) {
+    throw new TypeError(`Telegraphy: invalid event or channel name ${JSON.stringify(name)}`);
+  }
+  if (name === '*') return { topic: `${prefix}.`, match: 'prefix' };
+  if (name.endsWith('.*')) return { topic: `${prefix}.${name.slice(0, -1)}`, match: 'prefix' };
+  return { topic: `${prefix}.${name}`, match: 'exact' };
+}
+
+export const keyOf = (topic: string, match: string): string => `${match} ${topic}`;
+
+interface Owner {
+  release(subscription: Subscription): Promise<void>;
+}
+
+/**
+ * One subscription of the page to an event name (or a channel). Handlers given to the
+ * constructor and to `on('*', fn)` get every event; `on(type, fn)` those whose
+ * `meta.event_type` is `type`.
+ */
+export class Subscription<Data = any> {
+  /** Settles once the gateway accepted the subscription, or refused it. */
+  readonly ready: Promise<void>;
+  private handlers: [string, Handler<Data>][] = [];
+  private settle!: [() => void, (error: Error) => void];
+
+  constructor(
+    readonly name: string,
+    readonly topic: string,
+    readonly match: Match,
+    private readonly owner: Owner,
+  ) {
+    this.ready = new Promise((resolve, reject) => (this.settle = [resolve, reject]));
+    this.ready.catch(() => {}); // the client reports refusals as 'error' too: never unhandled
+  }
+
+  /** Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*'). */
+  on(type: string, handler: Handler<Data>): this {
+    this.handlers.push([type, handler]);
+    return this;
+  }
+
+  /** Remove `handler` (or every handler) for `type` (or for every type). */
+  off(type?: string, handler?: Handler<Data>): this {
+    this.handlers = this.handlers.filter(
+      ([t, h]) => !((type === undefined || t === type) && (handler === undefined || h === handler)),
+    );
+    return this;
+  }
+
+  /** Stop receiving; the WAMP subscription ends when no subscription of the page needs it. */
+  unsubscribe(): Promise<void> {
+    return this.owner.release(this);
+  }
+
+  /** @internal */
+  deliver(event: TEvent<Data>, details: Dict): void {
+    const type = event?.meta?.event_type;
+    for (const [t, handler] of this.handlers) {
+      if (t !== '*' && t !== type) continue;
+      try {
+        handler(event, details);
+      } catch (e) {
+        reportLater(e);
+      }
+    }
+  }
+
+  /** @internal */
+  settled(error?: Error): void {
+    if (error) this.settle[1](error);
+    else this.settle[0]();
+  }
+}
+
+export interface PublishOptions {
+  /** Deliver the message to this client's own subscriptions too (default false). */
+  echo?: boolean;
+  /** `meta.event_type` of the message (default 'message'). */
+  eventType?: string;
+}
+
+interface ChannelOwner {
+  subscribeTo(name: string, prefix: 'channel', handler?: Handler): Subscription;
+  publishTo(name: string, topic: string, data: unknown, options: PublishOptions): Promise<void>;
+}
+
+/** A free-form stream such as `chat.room-1` or `user.42`: subscribe to it, publish on it. */
+export class Channel<Data = any> {
+  constructor(
+    readonly name: string,
+    readonly topic: string,
+    private readonly owner: ChannelOwner,
+  ) {}
+
+  subscribe(handler?: Handler<Data>): Subscription<Data> {
+    return this.owner.subscribeTo(this.name, 'channel', handler);
+  }
+
+  on(type: string, handler: Handler<Data>): Subscription<Data> {
+    return this.subscribe().on(type, handler);
+  }
+
+  /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */
+  publish(data: Data, options: PublishOptions = {}): Promise<void> {
+    return this.owner.publishTo(this.name, this.topic, data, options);
+  }
+}
