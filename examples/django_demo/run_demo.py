@@ -81,7 +81,7 @@ def main() -> int:
     script = CREATE_USERS.format(users=USERS)
     subprocess.run(manage("shell", "-c", script), env=env, check=True)
     if not BUNDLE.exists():
-        print("demo: the JS client is not built yet (make django-js): pages will not be live")
+        print("demo: the JS client is not built yet (make ship-js): pages will not be live")
     gateway = subprocess.Popen(manage("run_telegraph", "--port", str(args.gateway_port)), env=env)
     django = subprocess.Popen(manage("runserver", "--noreload", f"127.0.0.1:{args.port}"), env=env)
     processes = [gateway, django]

@@ -20,4 +20,4 @@ def test_the_shipped_bundle_defines_the_script_tag_api() -> None:
 
 def test_the_shipped_bundle_is_the_built_one() -> None:
     assert BUILT.exists(), "js/dist is not built: cd js && npm ci && npm run build"
-    assert SHIPPED.read_bytes() == BUILT.read_bytes(), "run `make django-js` to ship the new build"
+    assert SHIPPED.read_bytes() == BUILT.read_bytes(), "run `make ship-js` to ship the new build"

@@ -1,0 +1,119 @@
+"""`TELEGRAPHY_*` keys of `app.config`, seeded with defaults and validated once, at init_app.
+
+Keys named like `telegraphy.core.Settings` fields (TELEGRAPHY_ + the field in upper case)
+become those settings; `FLASK_KEYS` are this extension's own. docs/flask.rst lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, MutableMapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+from telegraphy.core import ConfigurationError, Settings
+
+PREFIX = "TELEGRAPHY_"
+SECRET_KEY = PREFIX + "SECRET"
+CORE_FIELDS = {PREFIX + f.name.upper(): f.name for f in fields(Settings)}
+FLASK_KEYS: dict[str, Any] = {
+    PREFIX + "ENABLED": True,
+    PREFIX + "WEBSOCKET_URL": None,
+    PREFIX + "GATEWAY": {},
+    PREFIX + "URL_PREFIX": "/telegraphy",
+}
+
+
+@dataclass(frozen=True)
+class FlaskSettings:
+    """What the extension runs with: the core settings plus the Flask-only keys."""
+
+    core: Settings
+    enabled: bool = True
+    websocket_url: str | None = None
+    gateway: Mapping[str, Any] = field(default_factory=dict)
+    url_prefix: str = "/telegraphy"
+
+    @property
+    def browser_url(self) -> str:
+        """Where browsers open their WebSocket (the gateway's /ws unless WEBSOCKET_URL says)."""
+        return self.websocket_url or self.core.websocket_url
+
+
+def seed(config: MutableMapping[str, Any]) -> None:
+    """Give every key its default, so that `app.config` shows what the app runs with."""
+    secret = os.environ.get(SECRET_KEY)
+    if secret:
+        config.setdefault(SECRET_KEY, secret)
+    for key, name in CORE_FIELDS.items():
+        default = Settings.__dataclass_fields__[name].default
+        if default is not MISSING:
+            config.setdefault(key, default)
+    for key, value in FLASK_KEYS.items():
+        config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+
+
+def build(config: Mapping[str, Any]) -> FlaskSettings:
+    """Validate the `TELEGRAPHY_*` keys; `ConfigurationError` names the key and what to fix."""
+    given = {k: v for k, v in config.items() if k.startswith(PREFIX)}
+    unknown = sorted(set(given) - set(CORE_FIELDS) - set(FLASK_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"app.config: unknown key(s) {', '.join(unknown)}; known: "
+            + ", ".join(sorted([*CORE_FIELDS, *FLASK_KEYS]))
+        )
+    if not given.get(SECRET_KEY):
+        raise ConfigurationError(
+            f"{SECRET_KEY} is not set: it is the secret shared with the gateway (16 or more "
+            "characters), from app.config or the TELEGRAPHY_SECRET environment variable; make "
+            "one with python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    return FlaskSettings(
+        core=_core(given),
+        enabled=_flag(given.get(PREFIX + "ENABLED", True)),
+        websocket_url=_websocket_url(given.get(PREFIX + "WEBSOCKET_URL")),
+        gateway=_gateway(given.get(PREFIX + "GATEWAY", {})),
+        url_prefix=_url_prefix(given.get(PREFIX + "URL_PREFIX", "/telegraphy")),
+    )
+
+
+def _core(given: Mapping[str, Any]) -> Settings:
+    values = {name: given[key] for key, name in CORE_FIELDS.items() if key in given}
+    try:
+        return Settings(**values)
+    except ConfigurationError as e:
+        # The core's messages start with the field's name: say the key the user wrote.
+        name, _, rest = str(e).partition(" ")
+        key = PREFIX + name.upper()
+        raise ConfigurationError(f"{key} {rest}" if key in CORE_FIELDS else str(e)) from None
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{PREFIX}ENABLED must be True or False, got {value!r}")
+    return value
+
+
+def _websocket_url(value: Any) -> str | None:
+    if value is not None and not (isinstance(value, str) and value.startswith(("ws://", "wss://"))):
+        raise ConfigurationError(
+            f"{PREFIX}WEBSOCKET_URL must start with ws:// or wss://, got {value!r}"
+        )
+    return value
+
+
+def _gateway(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{PREFIX}GATEWAY must be a dict of gateway configuration keys, got {value!r}"
+        )
+    return dict(value)
+
+
+def _url_prefix(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or value.endswith("/"):
+        raise ConfigurationError(
+            f"{PREFIX}URL_PREFIX must be a path such as /telegraphy (no trailing slash), "
+            f"got {value!r}"
+        )
+    return value

@@ -1,0 +1,51 @@
+"""Tokens for the browser: who the current user is and what the registered definitions grant."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask
+
+from telegraphy.core import Grants, grants_for, mint_token, user_channel
+
+from ._state import TelegraphyState
+from .events import registered_channels, registered_events
+
+
+def flask_login_user(app: Flask) -> Any:
+    """Flask-Login's `current_user` when the app uses Flask-Login, else None (anonymous)."""
+    if getattr(app, "login_manager", None) is None:
+        return None
+    # Only apps that set up Flask-Login have it (it ships no type information).
+    from flask_login import current_user  # type: ignore[import-untyped]
+
+    return current_user._get_current_object()
+
+
+def user_id(user: Any) -> str | None:
+    """The token's subject: the user's id as text; None for an anonymous visitor."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    get_id = getattr(user, "get_id", None)
+    value = get_id() if callable(get_id) else getattr(user, "id", None)
+    return None if value is None else str(value)
+
+
+def grants(user: Any) -> Grants:
+    """Registered events and channels `user` is authorized for, plus their own channel."""
+    channels = [c for c in registered_channels() if c.is_authorized_user(user)]
+    subscribe = [c.name for c in channels]
+    subject = user_id(user)
+    if subject is not None:
+        subscribe.append(user_channel(subject))
+    publish = [c.name for c in channels if getattr(c, "publish", False)]
+    return grants_for(user, registered_events(), subscribe, publish)
+
+
+def token_for(state: TelegraphyState, user: Any) -> tuple[str, int]:
+    """A fresh token for `user` and when it expires (unix seconds). No network involved."""
+    settings = state.settings.core
+    now = time.time()
+    token = mint_token(settings.secret, user_id(user), grants(user), settings.token_ttl, now)
+    return token, int(now) + max(1, int(settings.token_ttl))

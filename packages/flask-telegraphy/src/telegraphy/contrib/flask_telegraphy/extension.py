@@ -1,0 +1,156 @@
+"""The Flask extension: `Telegraphy(app)` or `Telegraphy()` + `init_app(app)`.
+
+init_app validates the `TELEGRAPHY_*` configuration, keeps the app's state in
+`app.extensions["telegraphy"]`, registers a blueprint (the JS client and the token view), the
+Jinja global `telegraphy_scripts()` and the `flask telegraphy` commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, url_for
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+from sqlalchemy.orm import Session, scoped_session
+
+from telegraphy.core import Event, Sender, user_channel, validate_event_name
+
+from . import _config
+from ._session import defer
+from ._state import EXTENSION, TelegraphyState, get_state
+from ._tokens import flask_login_user, token_for, user_id
+from .cli import telegraphy_cli
+
+BUNDLE = "telegraphy.min.js"
+CONFIG_ID = "telegraphy-config"
+AnySession = Session | scoped_session[Any]
+
+
+class Telegraphy:
+    """The extension. `sender` replaces the publisher (tests); `get_user` returns the current
+    user when the app does not use Flask-Login."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        sender: Sender | None = None,
+        get_user: Callable[[], Any] | None = None,
+    ) -> None:
+        self.sender = sender
+        self.get_user = get_user
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Validate the app's configuration and set the extension up on it."""
+        _config.seed(app.config)
+        settings = _config.build(app.config)
+        get_user = self.get_user or (lambda: flask_login_user(current_app))
+        app.extensions[EXTENSION] = TelegraphyState(settings, get_user, self.sender)
+        app.register_blueprint(_blueprint(settings.url_prefix))
+        app.jinja_env.globals["telegraphy_scripts"] = telegraphy_scripts
+        app.jinja_env.globals["telegraphy_config"] = telegraphy_config
+        app.cli.add_command(telegraphy_cli)
+
+    @staticmethod
+    def state(app: Flask | None = None) -> TelegraphyState:
+        """The app's state (default: the current app's)."""
+        return get_state(app)
+
+
+def _blueprint(url_prefix: str) -> Blueprint:
+    blueprint = Blueprint(
+        EXTENSION,
+        __name__,
+        static_folder="static",
+        static_url_path="/static",
+        url_prefix=url_prefix,
+    )
+    blueprint.add_url_rule("/token", "token", token_view, methods=["GET"])
+    return blueprint
+
+
+def token_view() -> Response:
+    """GET -> {"token": "...", "expires": <unix seconds>} for the current user.
+
+    A safe method that changes nothing, so no CSRF token is needed; other sites cannot read
+    the answer (same-origin policy, no CORS headers), and it is never cached.
+    """
+    state = get_state()
+    token, expires = token_for(state, state.get_user())
+    response = jsonify(token=token, expires=expires)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def client_config() -> dict[str, Any]:
+    """What the JS client needs: where the gateway is, and a token minted now (no network)."""
+    state = get_state()
+    settings = state.settings
+    user = state.get_user()
+    token, expires = token_for(state, user)
+    return {
+        "url": settings.browser_url,
+        "realm": settings.core.realm,
+        "topicPrefix": settings.core.topic_prefix,
+        "channelPrefix": settings.core.channel_prefix,
+        "token": token,
+        "tokenExpires": expires,
+        "tokenUrl": url_for(f"{EXTENSION}.token"),
+        "user": user_id(user),
+    }
+
+
+def telegraphy_config() -> Markup:
+    """The client configuration as a JSON <script> element (id "telegraphy-config")."""
+    return Markup('<script id="{}" type="application/json">{}</script>').format(
+        CONFIG_ID, htmlsafe_json_dumps(client_config())
+    )
+
+
+def telegraphy_scripts() -> Markup:
+    """The JS client, its configuration, and `Telegraphy.configure(...)`."""
+    return Markup(
+        '<script src="{}"></script>\n{}\n<script>Telegraphy.configure(JSON.parse('
+        'document.getElementById("{}").textContent));</script>'
+    ).format(
+        url_for(f"{EXTENSION}.static", filename=BUNDLE),
+        telegraphy_config(),
+        CONFIG_ID,
+    )
+
+
+def send_event(event: Event, session: AnySession | None = None) -> None:
+    """Send a custom event to everyone allowed to see its name.
+
+    With `session`, once that session's transaction commits (never if it rolls back).
+    """
+    _send(event.envelope(), session)
+
+
+def send_to_channel(channel: str, event: Event, session: AnySession | None = None) -> None:
+    """Send `event` to the subscribers of `channel` only (`chat.room-1`, `user.42`)."""
+    envelope = event.envelope()
+    meta = {**envelope["meta"], "channel": validate_event_name(channel)}
+    _send({"name": envelope["name"], "meta": meta, "data": envelope["data"]}, session)
+
+
+def send_to_user(user: Any, event: Event, session: AnySession | None = None) -> None:
+    """Send `event` to one user's browsers only: their channel `user.<id>`."""
+    subject = user_id(user) if hasattr(user, "is_authenticated") else str(user)
+    if subject is None:
+        raise ValueError("send_to_user needs a signed-in user (or a user id), not an anonymous one")
+    send_to_channel(user_channel(subject), event, session)
+
+
+def _send(envelope: Any, session: AnySession | None) -> None:
+    state = get_state()
+    if not state.settings.enabled:
+        return
+    if session is None:
+        state.send(envelope)
+    else:
+        defer(session, state, envelope)

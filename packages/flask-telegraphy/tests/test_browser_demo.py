@@ -1,0 +1,127 @@
+"""The Flask demo in a real browser: headless Chromium, a real Flask server, a real gateway.
+
+Changes made through SQLAlchemy and through the demo's forms show on the change tracker page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_demo import create_app
+from flask_demo.models import MyModel, db
+from flask_processes import flask_telegraphy_run, free_port
+from flask_support import SECRET
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from telegraphy.contrib.flask_telegraphy import get_state
+from telegraphy.core import Publisher
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser"))
+WAIT_MS = 10_000  # the bounded wait for anything to appear on a page
+
+
+@pytest.fixture(autouse=True, scope="module")
+def chromium_is_installed() -> None:
+    """A missing browser fails the run and says what to install; it never skips."""
+    assert CHROMIUM, "the browser tests need Chromium: apt-get install chromium"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """The demo app served by Werkzeug in a thread, and `flask telegraphy run` beside it."""
+    port = free_port()
+    with flask_telegraphy_run(port, tmp_path, {"TELEGRAPHY_SECRET": SECRET}) as gateway:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                "TELEGRAPHY_SECRET": SECRET,
+                "TELEGRAPHY_GATEWAY_URL": f"http://127.0.0.1:{port}",
+            }
+        )
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield app, f"http://127.0.0.1:{server.port}"
+            publisher = get_state(app).sender()
+            assert isinstance(publisher, Publisher) and publisher.flush(10)  # all delivered
+        finally:
+            server.shutdown()
+            server.server_close()
+            get_state(app).close()
+            with app.app_context():
+                db.engine.dispose()
+    assert "Traceback" not in gateway.output, gateway.output
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_for_changes(page: Any, expected: list[str]) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#changes li').length >= n",
+        arg=len(expected),
+        timeout=WAIT_MS,
+    )
+    assert page.locator("#changes li").all_inner_texts() == expected
+
+
+def test_sqlalchemy_and_form_changes_show_live_on_the_change_tracker(
+    demo: tuple[Flask, str], browser: Any
+) -> None:
+    app, base = demo
+    tracker = browser.new_page()
+    tracker.goto(f"{base}/demo/change_tracker/")
+    tracker.wait_for_selector("html[data-live=yes]", timeout=WAIT_MS)
+
+    with app.app_context():
+        thing = MyModel(title="from SQLAlchemy", count=1)
+        db.session.add(thing)
+        db.session.commit()
+        thing.title = "renamed in SQLAlchemy"
+        db.session.commit()
+        db.session.delete(thing)
+        db.session.commit()
+    wait_for_changes(
+        tracker,
+        ["create from SQLAlchemy", "update renamed in SQLAlchemy", "delete renamed in SQLAlchemy"],
+    )
+
+    forms = browser.new_page()
+    forms.goto(f"{base}/demo/models/")
+    forms.fill("#create input[name=title]", "from the form")
+    forms.fill("#create input[name=count]", "5")
+    forms.click("#create button")
+    row = forms.locator("tr[data-id]").last
+    created = row.get_attribute("data-id")
+    row.locator("form.update input[name=title]").fill("edited in the form")
+    row.locator("form.update button").click()
+    forms.locator(f'tr[data-id="{created}"] form.delete button').click()
+    forms.wait_for_selector(f'tr[data-id="{created}"]', state="detached", timeout=WAIT_MS)
+    wait_for_changes(
+        tracker,
+        [
+            "create from SQLAlchemy",
+            "update renamed in SQLAlchemy",
+            "delete renamed in SQLAlchemy",
+            "create from the form",
+            "update edited in the form",
+            "delete edited in the form",
+        ],
+    )
+    assert tracker.locator(f'#objects tr[data-id="{created}"]').count() == 0
