@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -107,11 +106,9 @@ def test_a_save_never_waits_for_the_gateway(monkeypatch: pytest.MonkeyPatch) -> 
     publisher = Publisher(conf.get_settings().core, transport=transport)
     monkeypatch.setattr(conf, "_override", publisher)
     try:
-        started = time.monotonic()
         for n in range(20):
             MyModel.objects.create(title=f"t{n}")
-        elapsed = time.monotonic() - started
-        assert elapsed < 2, f"20 saves took {elapsed:.1f}s with the gateway stuck"
+        # Had a save waited on delivery, the stuck transport would have finished a batch.
         assert transport.batches == []
         transport.release.set()
         assert publisher.flush(10)

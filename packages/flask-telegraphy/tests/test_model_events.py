@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -274,7 +273,7 @@ class Gate:
         pass
 
     def deliver(self, batch: Sequence[Envelope]) -> None:
-        assert self.open.wait(10)
+        self.open.wait(10)
         self.delivered.extend(batch)
 
     def close(self) -> None:
@@ -289,11 +288,10 @@ def test_a_commit_never_waits_on_the_gateway(sessions: Sessions) -> None:
     Telegraphy(app, sender=publisher)
     NoteEvents().register()
     with app.app_context(), sessions() as session:
-        started = time.monotonic()
         for n in range(20):
             session.add(Note(title=f"note {n}"))
             session.commit()
-        assert time.monotonic() - started < 2  # while the gateway has answered nothing
+        # Had a commit waited on delivery, the gate would have timed out into `delivered`.
         assert gate.delivered == []
     gate.open.set()
     assert publisher.flush(10)
