@@ -43,6 +43,7 @@ def test_public_names_are_exported_sorted() -> None:
         assert all(hasattr(module, name) for name in module.__all__)
     assert set(telegraphy.gateway.__all__) == {
         "Backend",
+        "CannotListen",
         "ConfigError",
         "Gateway",
         "GatewayConfig",
@@ -51,6 +52,7 @@ def test_public_names_are_exported_sorted() -> None:
         "__version__",
         "config_from_mapping",
         "load_config",
+        "serve",
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from telegraphy.core import EventError, validate_envelope
+from telegraphy.core import Event, EventError, to_channel, validate_envelope
 
 VALID: dict[str, Any] = {
     "name": "shop.Order",
@@ -121,3 +121,14 @@ def test_each_problem_is_refused_with_a_message_saying_what(envelope: object, me
     with pytest.raises(EventError) as raised:
         validate_envelope(envelope)
     assert str(raised.value) == message or str(raised.value).startswith(message)
+
+
+def test_to_channel_adds_meta_channel_and_leaves_the_rest() -> None:
+    envelope = Event("chat.Message", {"text": "hi"}, event_type="said").envelope()
+    addressed = to_channel(envelope, "chat.room-1")
+    assert addressed["meta"] == {**envelope["meta"], "channel": "chat.room-1"}
+    assert (addressed["name"], addressed["data"]) == (envelope["name"], envelope["data"])
+    assert "channel" not in envelope["meta"]
+    assert validate_envelope(addressed) == addressed
+    with pytest.raises(EventError):
+        to_channel(envelope, "chat room")

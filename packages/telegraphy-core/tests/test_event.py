@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 import telegraphy.core._publisher
-from telegraphy.core import Envelope, Event, EventError, validate_envelope
+from telegraphy.core import Envelope, Event, EventError, EventRecorder, validate_envelope
 
 NOW = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -329,3 +329,9 @@ def test_mistakes_in_a_declaration_fail_when_the_class_is_made() -> None:
 
         class Unresolved(Event):
             when: Later  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_an_event_recorder_is_a_sender_that_keeps_what_it_is_given() -> None:
+    recorder = EventRecorder()
+    Event("shop.Order", {"id": 1}, event_type="create").send(recorder)
+    assert [e["name"] for e in recorder] == ["shop.Order"]

@@ -54,6 +54,12 @@ def validate_envelope(value: object) -> Envelope:
     return Envelope(name=name, meta=value["meta"], data=value["data"])
 
 
+def to_channel(envelope: Envelope, channel: str) -> Envelope:
+    """`envelope` for the subscribers of `channel` only: the gateway routes on meta.channel."""
+    meta = {**envelope["meta"], "channel": validate_event_name(channel)}
+    return {"name": envelope["name"], "meta": meta, "data": envelope["data"]}
+
+
 def _check_meta(meta: object) -> None:
     if not isinstance(meta, dict):
         raise EventError(f"meta must be an object, got {_kind(meta)}")

@@ -40,6 +40,13 @@ class Sender(Protocol):
 
 
 @dataclass_transform(kw_only_default=True, eq_default=False, frozen_default=True)
+class EventRecorder(list[Envelope]):
+    """A `Sender` that keeps what it is given (the adapters' `capture_events()` yield one)."""
+
+    def send(self, envelope: Envelope) -> None:
+        self.append(envelope)
+
+
 class Event:
     """An event: a name, JSON-safe `data`, and `meta` (event_type, verbose_name, timestamp, id).
 

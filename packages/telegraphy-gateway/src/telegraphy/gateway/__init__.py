@@ -6,10 +6,12 @@ __version__ = "0.1.0"
 
 from .config import Backend, GatewayConfig, Limits, config_from_mapping, load_config
 from .errors import ConfigError, GatewayError
+from .run import CannotListen, serve
 from .server import Gateway
 
 __all__ = [
     "Backend",
+    "CannotListen",
     "ConfigError",
     "Gateway",
     "GatewayConfig",
@@ -18,4 +20,5 @@ __all__ = [
     "__version__",
     "config_from_mapping",
     "load_config",
+    "serve",
 ]

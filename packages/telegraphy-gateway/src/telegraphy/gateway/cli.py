@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Sequence
-
-from twisted.internet import reactor
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    jsonFileLogObserver,
-    textFileLogObserver,
-)
 
 from . import __version__
 from .config import load_config
 from .errors import ConfigError
-from .server import Gateway
+from .run import CannotListen, serve
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,27 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"telegraphy-gateway: configuration error: {e}", file=sys.stderr)
         return 2
-    _start_logging(config.log_level, config.log_format)
-    gateway = Gateway(config)
-    # Until the reactor runs and installs its own handlers, a SIGTERM still stops cleanly.
-    signal.signal(signal.SIGTERM, lambda *_: reactor.callLater(0, reactor.stop))
     try:
-        gateway.listen()
-    except Exception as e:  # CannotListenError and friends: say why and stop
+        serve(config)
+    except CannotListen as e:
         print(f"telegraphy-gateway: cannot listen: {e}", file=sys.stderr)
         return 1
-    reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
-    reactor.run()
     return 0
-
-
-def _start_logging(level: str, form: str) -> None:
-    observer = (
-        jsonFileLogObserver(sys.stdout, recordSeparator="")
-        if form == "json"
-        else textFileLogObserver(sys.stdout)
-    )
-    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(observer, [predicate])], redirectStandardIO=False
-    )

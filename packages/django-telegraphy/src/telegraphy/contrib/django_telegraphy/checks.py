@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from telegraphy.core import ConfigurationError
+from telegraphy.core import ConfigurationError, websocket_url_setting
 
 from .conf import SETTING, build, raw_settings
 
@@ -64,9 +64,10 @@ def _url_problem(data: dict[str, Any]) -> str | None:
             f"settings.{SETTING}['GATEWAY_URL'] must be an http:// or https:// URL such as "
             f"http://127.0.0.1:9000, got {url!r}"
         )
-    ws = data.get("WEBSOCKET_URL")
-    if ws is not None and not (isinstance(ws, str) and ws.startswith(("ws://", "wss://"))):
-        return f"settings.{SETTING}['WEBSOCKET_URL'] must start with ws:// or wss://, got {ws!r}"
+    try:
+        websocket_url_setting(data.get("WEBSOCKET_URL"), f"settings.{SETTING}['WEBSOCKET_URL']")
+    except ConfigurationError as e:
+        return str(e)
     return None
 
 

@@ -12,33 +12,28 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from telegraphy.core import ConfigurationError, Envelope, Publisher, Sender, Settings, configure
+from telegraphy.core import AppSettings as AppSettings
+from telegraphy.core import (
+    ConfigurationError,
+    Publisher,
+    Sender,
+    Settings,
+    configure,
+    gateway_setting,
+    websocket_url_setting,
+)
+from telegraphy.core import EventRecorder as EventRecorder
 
 SETTING = "TELEGRAPHY"
 SECRET_ENV = "TELEGRAPHY_SECRET"
 CORE_KEYS = frozenset(f.name.upper() for f in fields(Settings))
 DJANGO_KEYS = frozenset({"ENABLED", "WEBSOCKET_URL", "GATEWAY"})
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """What the app runs with: the core settings plus the Django-only keys."""
-
-    core: Settings
-    enabled: bool = True
-    websocket_url: str | None = None
-    gateway: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def browser_url(self) -> str:
-        """Where browsers open their WebSocket (the gateway's /ws unless WEBSOCKET_URL says)."""
-        return self.websocket_url or self.core.websocket_url
 
 
 def raw_settings() -> dict[str, Any]:
@@ -63,16 +58,12 @@ def build(data: Mapping[str, Any]) -> AppSettings:
     core = Settings.from_mapping(
         {k.lower(): v for k, v in data.items() if k in CORE_KEYS}, source=f"settings.{SETTING}"
     )
-    gateway = data.get("GATEWAY", {})
-    if not isinstance(gateway, Mapping):
-        raise ConfigurationError(f"settings.{SETTING}['GATEWAY'] must be a dict of gateway keys")
-    websocket_url = data.get("WEBSOCKET_URL")
-    if websocket_url is not None and not str(websocket_url).startswith(("ws://", "wss://")):
-        raise ConfigurationError(
-            f"settings.{SETTING}['WEBSOCKET_URL'] must start with ws:// or wss://, "
-            f"got {websocket_url!r}"
-        )
-    return AppSettings(core, bool(data.get("ENABLED", True)), websocket_url, dict(gateway))
+    return AppSettings(
+        core,
+        bool(data.get("ENABLED", True)),
+        websocket_url_setting(data.get("WEBSOCKET_URL"), f"settings.{SETTING}['WEBSOCKET_URL']"),
+        gateway_setting(data.get("GATEWAY", {}), f"settings.{SETTING}['GATEWAY']"),
+    )
 
 
 _lock = threading.Lock()
@@ -114,13 +105,6 @@ def clear() -> None:
     """Forget the cached settings (on `setting_changed`)."""
     global _cached
     _cached = None
-
-
-class EventRecorder(list[Envelope]):
-    """A `Sender` that keeps what it is given: `capture_events()` yields one."""
-
-    def send(self, envelope: Envelope) -> None:
-        self.append(envelope)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import decimal
 import uuid
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -23,14 +23,23 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.module_loading import autodiscover_modules
 
-from telegraphy.core import Envelope, Event, user_channel, validate_event_name
+from telegraphy.core import OP_CREATE as OP_CREATE
+from telegraphy.core import OP_DELETE as OP_DELETE
+from telegraphy.core import OP_UPDATE as OP_UPDATE
+from telegraphy.core import OPERATIONS as OPERATIONS
+from telegraphy.core import (
+    ChannelDefinition,
+    Envelope,
+    Event,
+    Registry,
+    operations_problem,
+    to_channel,
+    user_channel,
+    validate_event_name,
+)
+from telegraphy.core import Definition as Definition
 
 from .conf import get_sender, get_settings
-
-OP_CREATE = "create"
-OP_UPDATE = "update"
-OP_DELETE = "delete"
-OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
 
 # Values JSON (through to_json_safe) carries as they are; any other field value goes as the
 # string Django's serializers would write.
@@ -49,16 +58,13 @@ _PLAIN = (
 )
 
 
-class Definition:
-    """What a token grant is computed from: a name, and who may subscribe to it."""
-
-    name: str
-    public: bool = False
-    """Anonymous visitors may subscribe too (run_telegraph makes it a public topic)."""
-
-    def is_authorized_user(self, user: Any) -> bool:
-        """Whether `user` may subscribe: public definitions to anyone, else signed-in users."""
-        return self.public or bool(getattr(user, "is_authenticated", False))
+# This app's definitions (registering a class twice is a no-op).
+registry = Registry(error=ImproperlyConfigured)
+_events = registry.events
+_channels = registry.channels
+register_event = registry.register_event
+registered_events = registry.registered_events
+registered_channels = registry.registered_channels
 
 
 class BaseEventModel(Definition):
@@ -78,12 +84,9 @@ class BaseEventModel(Definition):
         self.name = validate_event_name(
             vars(type(self)).get("name") or f"{model._meta.app_label}.{model.__name__}"
         )
-        unknown = set(self.operations or ()) - set(OPERATIONS)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"{type(self).__qualname__}.operations: unknown {', '.join(sorted(unknown))}; "
-                "use OP_CREATE, OP_UPDATE, OP_DELETE"
-            )
+        problem = operations_problem(type(self).__qualname__, self.operations)
+        if problem:
+            raise ImproperlyConfigured(problem)
 
     def to_dict(self, instance: models.Model) -> dict[str, Any]:
         """The event's data: the model's own `to_dict()` if it has one, else the fields."""
@@ -120,12 +123,11 @@ class BaseEventModel(Definition):
 
     def register(self) -> BaseEventModel:
         """Start emitting; registering the same class again changes nothing."""
-        registered = _register(self)
+        registered = registry.register(self)
         if registered is self:
             uid = f"telegraphy:{self.name}"
             post_save.connect(self._saved, sender=self.model, weak=False, dispatch_uid=uid)
             post_delete.connect(self._deleted, sender=self.model, weak=False, dispatch_uid=uid)
-        assert isinstance(registered, BaseEventModel)
         return registered
 
     def unregister(self) -> None:
@@ -133,7 +135,7 @@ class BaseEventModel(Definition):
         uid = f"telegraphy:{self.name}"
         post_save.disconnect(sender=self.model, dispatch_uid=uid)
         post_delete.disconnect(sender=self.model, dispatch_uid=uid)
-        _unregister(self)
+        registry.unregister(self)
 
     def _saved(
         self, instance: models.Model, created: bool, using: str, raw: bool = False, **_: Any
@@ -150,88 +152,14 @@ class BaseEventModel(Definition):
         send_after_commit(self.event(instance, operation).envelope(), using)
 
 
-class BaseChannel(Definition):
+class BaseChannel(ChannelDefinition):
     """A channel (or `prefix.*` pattern) browsers may read, and publish to if `publish`."""
 
-    name: str
-    publish: bool = False
-    """Authorized users may publish to it from the browser, too."""
-
-    def register(self) -> BaseChannel:
-        validate_event_name(self.name.removesuffix(".*"))
-        registered = _register(self)
-        assert isinstance(registered, BaseChannel)
-        return registered
+    def register(self) -> Self:
+        return registry.register(self)
 
     def unregister(self) -> None:
-        _unregister(self)
-
-
-_E = TypeVar("_E", bound=type[Event])
-
-
-class _CustomDefinition(Definition):
-    """A custom `Event` subclass as a grantable definition."""
-
-    def __init__(self, event_class: type[Event]) -> None:
-        self.event_class = event_class
-        self.name = event_class.name
-        self.public = bool(getattr(event_class, "public", False))
-
-    def is_authorized_user(self, user: Any) -> bool:
-        check = getattr(self.event_class, "is_authorized_user", None)
-        return bool(check(user)) if callable(check) else super().is_authorized_user(user)
-
-
-def register_event(event_class: _E) -> _E:
-    """Register a custom event class so tokens grant it (usable as a class decorator).
-
-    The class may set `public: ClassVar[bool] = True` and define a classmethod
-    `is_authorized_user(cls, user)`.
-    """
-    _register(_CustomDefinition(event_class))
-    return event_class
-
-
-# The registry: definitions by name, and their classes (registering a class twice is a no-op).
-_events: dict[str, Definition] = {}
-_channels: dict[str, Definition] = {}
-
-
-def _key(definition: Definition) -> type:
-    return definition.event_class if isinstance(definition, _CustomDefinition) else type(definition)
-
-
-def _register(definition: Definition) -> Definition:
-    table = _channels if isinstance(definition, BaseChannel) else _events
-    existing = table.get(definition.name)
-    if existing is not None:
-        if _key(existing) is _key(definition):
-            return existing
-        raise ImproperlyConfigured(
-            f"two definitions are named {definition.name!r}: {_key(existing).__qualname__} and "
-            f"{_key(definition).__qualname__}; give one of them another `name`"
-        )
-    table[definition.name] = definition
-    return definition
-
-
-def _unregister(definition: Definition) -> None:
-    table = _channels if isinstance(definition, BaseChannel) else _events
-    if table.get(definition.name) is definition or (
-        definition.name in table and _key(table[definition.name]) is _key(definition)
-    ):
-        del table[definition.name]
-
-
-def registered_events() -> list[Definition]:
-    """Every registered event definition (model and custom), by name."""
-    return [_events[name] for name in sorted(_events)]
-
-
-def registered_channels() -> list[Definition]:
-    """Every registered channel definition, by name."""
-    return [_channels[name] for name in sorted(_channels)]
+        registry.unregister(self)
 
 
 def autodiscover() -> None:
@@ -242,7 +170,7 @@ def autodiscover() -> None:
     """
     autodiscover_modules("events")
     modules = {f"{app.name}.events" for app in apps.get_app_configs()}
-    registered = {_key(d) for d in _events.values()}
+    registered = registry.event_classes()
     for cls in _subclasses(BaseEventModel):
         if cls.model is not None and cls.__module__ in modules and cls not in registered:
             cls().register()
@@ -270,9 +198,7 @@ def send_event(event: Event, using: str | None = None) -> None:
 
 def send_to_channel(channel: str, event: Event, using: str | None = None) -> None:
     """Send `event` to the subscribers of `channel` only (`chat.room-1`, `user.42`)."""
-    envelope = event.envelope()
-    meta = {**envelope["meta"], "channel": validate_event_name(channel)}
-    send_after_commit({"name": envelope["name"], "meta": meta, "data": envelope["data"]}, using)
+    send_after_commit(to_channel(event.envelope(), channel), using)
 
 
 def send_to_user(user: Any, event: Event, using: str | None = None) -> None:

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from telegraphy.core import ConfigurationError, Settings
+from telegraphy.core import (
+    AppSettings,
+    ConfigurationError,
+    Settings,
+    gateway_setting,
+    websocket_url_setting,
+)
 
 PREFIX = "TELEGRAPHY_"
 SECRET_KEY = PREFIX + "SECRET"
@@ -25,19 +31,10 @@ FLASK_KEYS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class FlaskSettings:
+class FlaskSettings(AppSettings):
     """What the extension runs with: the core settings plus the Flask-only keys."""
 
-    core: Settings
-    enabled: bool = True
-    websocket_url: str | None = None
-    gateway: Mapping[str, Any] = field(default_factory=dict)
     url_prefix: str = "/telegraphy"
-
-    @property
-    def browser_url(self) -> str:
-        """Where browsers open their WebSocket (the gateway's /ws unless WEBSOCKET_URL says)."""
-        return self.websocket_url or self.core.websocket_url
 
 
 def seed(config: MutableMapping[str, Any]) -> None:
@@ -71,8 +68,10 @@ def build(config: Mapping[str, Any]) -> FlaskSettings:
     return FlaskSettings(
         core=_core(given),
         enabled=_flag(given.get(PREFIX + "ENABLED", True)),
-        websocket_url=_websocket_url(given.get(PREFIX + "WEBSOCKET_URL")),
-        gateway=_gateway(given.get(PREFIX + "GATEWAY", {})),
+        websocket_url=websocket_url_setting(
+            given.get(PREFIX + "WEBSOCKET_URL"), PREFIX + "WEBSOCKET_URL"
+        ),
+        gateway=gateway_setting(given.get(PREFIX + "GATEWAY", {}), PREFIX + "GATEWAY"),
         url_prefix=_url_prefix(given.get(PREFIX + "URL_PREFIX", "/telegraphy")),
     )
 
@@ -92,22 +91,6 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{PREFIX}ENABLED must be True or False, got {value!r}")
     return value
-
-
-def _websocket_url(value: Any) -> str | None:
-    if value is not None and not (isinstance(value, str) and value.startswith(("ws://", "wss://"))):
-        raise ConfigurationError(
-            f"{PREFIX}WEBSOCKET_URL must start with ws:// or wss://, got {value!r}"
-        )
-    return value
-
-
-def _gateway(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"{PREFIX}GATEWAY must be a dict of gateway configuration keys, got {value!r}"
-        )
-    return dict(value)
 
 
 def _url_prefix(value: Any) -> str:

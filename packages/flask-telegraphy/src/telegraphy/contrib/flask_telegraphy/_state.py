@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from telegraphy.core import Envelope, Publisher, Sender
+from telegraphy.core import EventRecorder as EventRecorder
 
 from ._config import FlaskSettings
 
@@ -111,13 +112,6 @@ def current_state() -> TelegraphyState | None:
             "use Telegraphy: its model events are not sent (commit inside app.app_context())"
         )
     return None
-
-
-class EventRecorder(list[Envelope]):
-    """A `Sender` that keeps what it is given: `capture_events()` yields one."""
-
-    def send(self, envelope: Envelope) -> None:
-        self.append(envelope)
 
 
 @contextmanager

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Flask
 
-from telegraphy.core import Grants, grants_for, mint_token, user_channel
+from telegraphy.core import Grants, page_token
 
 from ._state import TelegraphyState
-from .events import registered_channels, registered_events
+from .events import registry
 
 
 def flask_login_user(app: Flask) -> Any:
@@ -34,18 +33,9 @@ def user_id(user: Any) -> str | None:
 
 def grants(user: Any) -> Grants:
     """Registered events and channels `user` is authorized for, plus their own channel."""
-    channels = [c for c in registered_channels() if c.is_authorized_user(user)]
-    subscribe = [c.name for c in channels]
-    subject = user_id(user)
-    if subject is not None:
-        subscribe.append(user_channel(subject))
-    publish = [c.name for c in channels if getattr(c, "publish", False)]
-    return grants_for(user, registered_events(), subscribe, publish)
+    return registry.grants(user, user_id(user))
 
 
 def token_for(state: TelegraphyState, user: Any) -> tuple[str, int]:
     """A fresh token for `user` and when it expires (unix seconds). No network involved."""
-    settings = state.settings.core
-    now = time.time()
-    token = mint_token(settings.secret, user_id(user), grants(user), settings.token_ttl, now)
-    return token, int(now) + max(1, int(settings.token_ttl))
+    return page_token(state.settings.core, user_id(user), grants(user))

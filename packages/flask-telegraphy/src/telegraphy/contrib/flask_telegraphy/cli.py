@@ -7,18 +7,16 @@ elsewhere never loads it.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 from flask.cli import AppGroup
 
-from telegraphy.core import event_topic, grant_pattern
+from telegraphy.core import gateway_mapping as core_gateway_mapping
 
 from ._config import FlaskSettings
 from ._state import get_state
-from .events import registered_channels, registered_events
+from .events import registry
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
 
@@ -27,16 +25,7 @@ telegraphy_cli = AppGroup("telegraphy", help="Telegraphy's gateway, configured f
 
 def public_patterns(settings: FlaskSettings) -> list[dict[str, str]]:
     """Topics anonymous sessions may subscribe to: the events and channels marked public."""
-    patterns = [
-        {"uri": event_topic(d.name, settings.core.topic_prefix), "match": "exact"}
-        for d in registered_events()
-        if d.public
-    ]
-    for channel in registered_channels():
-        if channel.public:
-            uri, match = grant_pattern(channel.name, settings.core.channel_prefix)
-            patterns.append({"uri": uri, "match": match})
-    return patterns
+    return registry.public_patterns(settings.core)
 
 
 def gateway_mapping(
@@ -47,18 +36,7 @@ def gateway_mapping(
     Host and port come from TELEGRAPHY_GATEWAY_URL unless given; TELEGRAPHY_GATEWAY adds any
     other gateway key (its `public` list is added to the computed one).
     """
-    url = urlsplit(settings.core.gateway_url)
-    extra = dict(settings.gateway)
-    return {
-        **extra,
-        "realm": settings.core.realm,
-        "secret": settings.core.secret,
-        "topic_prefix": settings.core.topic_prefix,
-        "channel_prefix": settings.core.channel_prefix,
-        "host": host or url.hostname,
-        "port": port if port is not None else url.port or (443 if url.scheme == "https" else 80),
-        "public": public_patterns(settings) + list(extra.get("public", [])),
-    }
+    return core_gateway_mapping(settings, public_patterns(settings), host, port)
 
 
 @telegraphy_cli.command("run")
@@ -85,26 +63,9 @@ def public_command() -> None:
 
 def serve(config: Any) -> None:
     """Run the gateway until Ctrl-C or SIGTERM."""
-    from twisted.internet import reactor
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
+    from telegraphy.gateway import CannotListen, serve
 
-    from telegraphy.gateway import Gateway
-
-    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(config.log_level))
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])],
-        redirectStandardIO=False,
-    )
-    gateway = Gateway(config)
     try:
-        gateway.listen()
-    except Exception as e:  # CannotListenError and friends: say why and stop
+        serve(config)
+    except CannotListen as e:
         raise click.ClickException(f"the gateway cannot listen: {e}") from None
-    reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
-    reactor.run()

@@ -17,17 +17,24 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
-from telegraphy.core import ConfigurationError, Event, validate_event_name
-
-OP_CREATE = "create"
-OP_UPDATE = "update"
-OP_DELETE = "delete"
-OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
+from telegraphy.core import OP_CREATE as OP_CREATE
+from telegraphy.core import OP_DELETE as OP_DELETE
+from telegraphy.core import OP_UPDATE as OP_UPDATE
+from telegraphy.core import OPERATIONS as OPERATIONS
+from telegraphy.core import (
+    ChannelDefinition,
+    ConfigurationError,
+    Event,
+    Registry,
+    operations_problem,
+    validate_event_name,
+)
+from telegraphy.core import Definition as Definition
 
 # Values JSON carries (through to_json_safe) as they are; any other column value goes as text.
 _PLAIN = (
@@ -46,16 +53,13 @@ _PLAIN = (
 )
 
 
-class Definition:
-    """What a token grant is computed from: a name, and who may subscribe to it."""
-
-    name: str
-    public: bool = False
-    """Anonymous visitors may subscribe too (`flask telegraphy run` makes it a public topic)."""
-
-    def is_authorized_user(self, user: Any) -> bool:
-        """Whether `user` may subscribe: public definitions to anyone, else signed-in users."""
-        return self.public or bool(getattr(user, "is_authenticated", False))
+# This app's definitions (registering a class twice is a no-op).
+registry = Registry()
+_events = registry.events
+_channels = registry.channels
+register_event = registry.register_event
+registered_events = registry.registered_events
+registered_channels = registry.registered_channels
 
 
 class BaseEventModel(Definition):
@@ -74,12 +78,9 @@ class BaseEventModel(Definition):
             raise ConfigurationError(f"{cls.__qualname__}.model is not set")
         self.mapper = _mapper(cls)
         self.name = validate_event_name(vars(cls).get("name") or default_name(cls.model))
-        unknown = set(self.operations or ()) - set(OPERATIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"{cls.__qualname__}.operations: unknown {', '.join(sorted(unknown))}; "
-                "use OP_CREATE, OP_UPDATE, OP_DELETE"
-            )
+        problem = operations_problem(cls.__qualname__, self.operations)
+        if problem:
+            raise ConfigurationError(problem)
         self.columns = self._columns()
 
     def _columns(self) -> list[str]:
@@ -120,57 +121,23 @@ class BaseEventModel(Definition):
         """Start emitting; registering the same class again changes nothing."""
         from . import _session  # the session hooks are installed with the first model event
 
-        registered = _register(self)
-        assert isinstance(registered, BaseEventModel)
+        registered = registry.register(self)
         _session.install()
         return registered
 
     def unregister(self) -> None:
         """Stop emitting (tests, or an app that turns an event off at run time)."""
-        _unregister(self)
+        registry.unregister(self)
 
 
-class BaseChannel(Definition):
+class BaseChannel(ChannelDefinition):
     """A channel (or `prefix.*` pattern) browsers may read, and publish to if `publish`."""
 
-    name: str
-    publish: bool = False
-    """Authorized users may publish to it from the browser, too."""
-
-    def register(self) -> BaseChannel:
-        validate_event_name(self.name.removesuffix(".*"))
-        registered = _register(self)
-        assert isinstance(registered, BaseChannel)
-        return registered
+    def register(self) -> Self:
+        return registry.register(self)
 
     def unregister(self) -> None:
-        _unregister(self)
-
-
-_E = TypeVar("_E", bound=type[Event])
-
-
-class _CustomDefinition(Definition):
-    """A custom `Event` subclass as a grantable definition."""
-
-    def __init__(self, event_class: type[Event]) -> None:
-        self.event_class = event_class
-        self.name = event_class.name
-        self.public = bool(getattr(event_class, "public", False))
-
-    def is_authorized_user(self, user: Any) -> bool:
-        check = getattr(self.event_class, "is_authorized_user", None)
-        return bool(check(user)) if callable(check) else super().is_authorized_user(user)
-
-
-def register_event(event_class: _E) -> _E:
-    """Register a custom event class so tokens grant it (usable as a class decorator).
-
-    The class may set `public: ClassVar[bool] = True` and define a classmethod
-    `is_authorized_user(cls, user)`.
-    """
-    _register(_CustomDefinition(event_class))
-    return event_class
+        registry.unregister(self)
 
 
 def default_name(model: type[Any]) -> str:
@@ -189,46 +156,6 @@ def default_verbose_name(model: type[Any]) -> str:
     """ "MyModel" -> "my model", as Django names a model without Meta.verbose_name."""
     words = _WORD.findall(model.__name__) or [model.__name__]
     return " ".join(word if word.isupper() and len(word) > 1 else word.lower() for word in words)
-
-
-# The registry: definitions by name, and model events by model (registering twice is a no-op).
-_events: dict[str, Definition] = {}
-_channels: dict[str, Definition] = {}
-
-
-def _key(definition: Definition) -> type:
-    return definition.event_class if isinstance(definition, _CustomDefinition) else type(definition)
-
-
-def _register(definition: Definition) -> Definition:
-    table = _channels if isinstance(definition, BaseChannel) else _events
-    existing = table.get(definition.name)
-    if existing is not None:
-        if _key(existing) is _key(definition):
-            return existing
-        raise ConfigurationError(
-            f"two definitions are named {definition.name!r}: {_key(existing).__qualname__} and "
-            f"{_key(definition).__qualname__}; give one of them another `name`"
-        )
-    table[definition.name] = definition
-    return definition
-
-
-def _unregister(definition: Definition) -> None:
-    table = _channels if isinstance(definition, BaseChannel) else _events
-    existing = table.get(definition.name)
-    if existing is not None and _key(existing) is _key(definition):
-        del table[definition.name]
-
-
-def registered_events() -> list[Definition]:
-    """Every registered event definition (model and custom), by name."""
-    return [_events[name] for name in sorted(_events)]
-
-
-def registered_channels() -> list[Definition]:
-    """Every registered channel definition, by name."""
-    return [_channels[name] for name in sorted(_channels)]
 
 
 def model_events(instance: Any) -> list[BaseEventModel]:

@@ -11,20 +11,26 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, url_for
-from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from sqlalchemy.orm import Session, scoped_session
 
-from telegraphy.core import Event, Sender, user_channel, validate_event_name
+from telegraphy.core import (
+    Event,
+    Sender,
+    config_html,
+    page_config,
+    scripts_html,
+    to_channel,
+    user_channel,
+)
 
 from . import _config
 from ._session import defer
 from ._state import EXTENSION, TelegraphyState, get_state
-from ._tokens import flask_login_user, token_for, user_id
+from ._tokens import flask_login_user, grants, token_for, user_id
 from .cli import telegraphy_cli
 
 BUNDLE = "telegraphy.min.js"
-CONFIG_ID = "telegraphy-config"
 AnySession = Session | scoped_session[Any]
 
 
@@ -89,38 +95,19 @@ def token_view() -> Response:
 def client_config() -> dict[str, Any]:
     """What the JS client needs: where the gateway is, and a token minted now (no network)."""
     state = get_state()
-    settings = state.settings
     user = state.get_user()
-    token, expires = token_for(state, user)
-    return {
-        "url": settings.browser_url,
-        "realm": settings.core.realm,
-        "topicPrefix": settings.core.topic_prefix,
-        "channelPrefix": settings.core.channel_prefix,
-        "token": token,
-        "tokenExpires": expires,
-        "tokenUrl": url_for(f"{EXTENSION}.token"),
-        "user": user_id(user),
-    }
+    return page_config(state.settings, user_id(user), grants(user), url_for(f"{EXTENSION}.token"))
 
 
 def telegraphy_config() -> Markup:
     """The client configuration as a JSON <script> element (id "telegraphy-config")."""
-    return Markup('<script id="{}" type="application/json">{}</script>').format(
-        CONFIG_ID, htmlsafe_json_dumps(client_config())
-    )
+    return Markup(config_html(client_config()))
 
 
 def telegraphy_scripts() -> Markup:
     """The JS client, its configuration, and `Telegraphy.configure(...)`."""
-    return Markup(
-        '<script src="{}"></script>\n{}\n<script>Telegraphy.configure(JSON.parse('
-        'document.getElementById("{}").textContent));</script>'
-    ).format(
-        url_for(f"{EXTENSION}.static", filename=BUNDLE),
-        telegraphy_config(),
-        CONFIG_ID,
-    )
+    bundle_url = url_for(f"{EXTENSION}.static", filename=BUNDLE)
+    return Markup(scripts_html(bundle_url, client_config()))
 
 
 def send_event(event: Event, session: AnySession | None = None) -> None:
@@ -133,9 +120,7 @@ def send_event(event: Event, session: AnySession | None = None) -> None:
 
 def send_to_channel(channel: str, event: Event, session: AnySession | None = None) -> None:
     """Send `event` to the subscribers of `channel` only (`chat.room-1`, `user.42`)."""
-    envelope = event.envelope()
-    meta = {**envelope["meta"], "channel": validate_event_name(channel)}
-    _send({"name": envelope["name"], "meta": meta, "data": envelope["data"]}, session)
+    _send(to_channel(event.envelope(), channel), session)
 
 
 def send_to_user(user: Any, event: Event, session: AnySession | None = None) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -43,30 +41,9 @@ class Command(BaseCommand):
             self.serve(config)
 
     def serve(self, config: Any) -> None:
-        from twisted.internet import reactor
-        from twisted.logger import (
-            FilteringLogObserver,
-            LogLevel,
-            LogLevelFilterPredicate,
-            globalLogBeginner,
-            textFileLogObserver,
-        )
+        from telegraphy.gateway import CannotListen, serve
 
-        from telegraphy.gateway import Gateway
-
-        predicate = LogLevelFilterPredicate(
-            defaultLogLevel=LogLevel.levelWithName(config.log_level)
-        )
-        globalLogBeginner.beginLoggingTo(
-            [FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])],
-            redirectStandardIO=False,
-        )
-        gateway = Gateway(config)
         try:
-            gateway.listen()
-        except Exception as e:  # CannotListenError and friends: say why and stop
+            serve(config)
+        except CannotListen as e:
             raise CommandError(f"the gateway cannot listen: {e}") from None
-        reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
-        # Under --autoreload this runs in a thread, where signals cannot be installed.
-        main = threading.current_thread() is threading.main_thread()
-        reactor.run(installSignalHandlers=main)  # type: ignore[call-arg]  # not in IReactorCore
