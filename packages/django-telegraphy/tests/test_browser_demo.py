@@ -15,10 +15,11 @@ from typing import Any
 import playwright.sync_api as playwright
 import pytest
 from django.contrib.auth.models import User
-from gateway_process import free_port, run_telegraph
+from gateway_process import run_telegraph
 from telegraphy_demo.events import Notification
 from telegraphy_demo.models import MyModel
 
+from gateway_command import free_port
 from telegraphy.contrib.django_telegraphy.conf import get_sender
 from telegraphy.contrib.django_telegraphy.events import send_to_user
 

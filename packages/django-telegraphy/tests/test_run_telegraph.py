@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from gateway_process import free_port, health, run_telegraph
+from gateway_process import run_telegraph
 
+from gateway_command import free_port, health
 from telegraphy.contrib.django_telegraphy.conf import get_settings
 from telegraphy.contrib.django_telegraphy.gateway import gateway_mapping
 from telegraphy.gateway import config_from_mapping

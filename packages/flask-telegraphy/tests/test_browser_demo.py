@@ -16,11 +16,12 @@ import pytest
 from flask import Flask
 from flask_demo import create_app
 from flask_demo.models import MyModel, db
-from flask_processes import flask_telegraphy_run, free_port
+from flask_processes import flask_telegraphy_run
 from flask_support import SECRET
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from gateway_command import free_port
 from telegraphy.contrib.flask_telegraphy import get_state
 from telegraphy.core import Publisher
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask_models import Note
-from flask_processes import flask_telegraphy_run, free_port, health
+from flask_processes import flask_telegraphy_run
 from flask_support import SECRET, make_app
 
+from gateway_command import free_port, health
 from telegraphy.contrib.flask_telegraphy import (
     BaseChannel,
     BaseEventModel,

@@ -4,11 +4,8 @@ configuration), and the check that a gateway still serves clients."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from typing import Any
 import pytest
 from autobahn.wamp.types import PublishOptions
 
+from gateway_command import await_health, free_port
 from gateway_harness import GatewayProcess, Inbox, join, left
 
 BACKEND_ID = "backend-1"
@@ -41,12 +39,6 @@ def config_with_limits(**limits: float) -> str:
 DEFAULT_CONFIG = config_with_limits()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_gateway(tmp_path: Path, config: str, extra_args: tuple[str, ...] = ()) -> GatewayProcess:
     path = tmp_path / "telegraphy.toml"
     path.write_text(config)
@@ -68,18 +60,12 @@ def start_gateway(tmp_path: Path, config: str, extra_args: tuple[str, ...] = ())
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     gateway = GatewayProcess(process, port, log)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway exited at start:\n{gateway.output()}")
-        try:
-            with urllib.request.urlopen(f"{gateway.http_url}/health", timeout=1) as r:
-                if r.status == 200:
-                    return gateway
-        except OSError:
-            time.sleep(0.05)  # polling a starting process; not test synchronisation
+    if await_health(process, port, timeout=20):
+        return gateway
+    exited = process.poll() is not None
     gateway.stop()
-    raise RuntimeError(f"gateway did not become healthy:\n{gateway.output()}")
+    problem = "exited at start" if exited else "did not become healthy"
+    raise RuntimeError(f"gateway {problem}:\n{gateway.output_after_stop}")
 
 
 @pytest.fixture
