@@ -55,6 +55,17 @@ def test_options_override_the_file_and_sigterm_stops_cleanly(tmp_path: Path) -> 
     assert "telegraphy-gateway stopped" in gateway.output_after_stop
 
 
+def test_listens_with_a_deep_accept_queue(tmp_path: Path) -> None:
+    gateway = start_gateway(tmp_path, "")
+    try:
+        listing = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{gateway.port}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert listing[0] == "LISTEN" and int(listing[2]) == 1024  # Send-Q: the backlog
+    finally:
+        gateway.stop()
+
+
 def test_runs_without_a_configuration_file(tmp_path: Path) -> None:
     port = free_port()
     with subprocess.Popen(

@@ -18,6 +18,9 @@ from .transport.websocket import WampWebSocketFactory
 log = Logger()
 
 SHUTDOWN = "wamp.close.system_shutdown"
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before accept (Twisted's default, 50, drops bursts of
+browsers reconnecting after a restart)."""
 _POLL = 0.02
 
 
@@ -34,6 +37,7 @@ class Gateway:
         self._port = tcp.listenTCP(
             self.config.port,
             self.site,  # type: ignore[arg-type]  # twisted's stubs type Site too narrowly
+            backlog=LISTEN_BACKLOG,
             interface=self.config.host,
         )
         address = cast(IPv4Address, self._port.getHost())
