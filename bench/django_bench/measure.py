@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from telebench.errors import BenchError
+from telebench.percentiles import percentiles_us
 from telebench.routers import RunningRouter, TelegraphySpec
 from telebench.settings import HOST, REALM
 
@@ -118,7 +118,7 @@ def save_cost(s: DjangoBenchSettings) -> dict[str, Any]:
             costs[enabled] += timed_saves(s.saves // s.rounds)
     if not get_sender().flush(120):  # type: ignore[attr-defined]
         raise BenchError("django: events not delivered in 120 s")
-    disabled, enabled = _percentiles(costs[False]), _percentiles(costs[True])
+    disabled, enabled = percentiles_us(costs[False]), percentiles_us(costs[True])
     return {
         "saves_per_mode": len(costs[True]),
         "disabled": disabled,
@@ -199,21 +199,7 @@ def latency(port: int, s: DjangoBenchSettings) -> dict[str, Any]:
             subscriber.wait_for(n + 1)
     finally:
         subscriber.stop()
-    return {"events": s.latency_events, **_percentiles(subscriber.latencies_ns)}
-
-
-def _percentiles(costs_ns: list[int]) -> dict[str, float]:
-    ordered = sorted(costs_ns)
-
-    def at(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000, 2)
-
-    return {
-        "p50_us": at(0.50),
-        "p99_us": at(0.99),
-        "max_us": round(ordered[-1] / 1000, 2),
-        "mean_us": round(statistics.fmean(ordered) / 1000, 2),
-    }
+    return {"events": s.latency_events, **percentiles_us(subscriber.latencies_ns)}
 
 
 def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:

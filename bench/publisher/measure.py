@@ -10,19 +10,20 @@ import json
 import logging
 import platform
 import socket
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from telebench.errors import BenchError
+from telebench.percentiles import percentiles_us
 from telebench.routers import RunningRouter, TelegraphySpec
 from telebench.settings import HOST, REALM
 
 from telegraphy.core import Envelope, Publisher, Settings
 
 SECRET = "bench-ingress-secret-not-for-production"
+SEND_POINTS = {"p50_us": 0.50, "p99_us": 0.99, "p999_us": 0.999}
 START_TIMEOUT_S = 30.0
 FLUSH_TIMEOUT_S = 300.0
 
@@ -103,7 +104,7 @@ def delivery(spec: IngressGatewaySpec, transport: str, events: int) -> dict[str,
         "events_per_s": round(events / elapsed),
         "retries": stats.retries,
         "gateway_cpu": round(gateway_cpu, 2),
-        "send_us_while_delivering": _percentiles(costs),
+        "send_us_while_delivering": percentiles_us(costs, SEND_POINTS),
     }
 
 
@@ -119,28 +120,13 @@ def send_cost(events: int) -> dict[str, Any]:
         logging.getLogger("telegraphy.core").setLevel(logging.CRITICAL)
         publisher.close(timeout=0)
         logging.getLogger("telegraphy.core").setLevel(logging.NOTSET)
-    return {"events": events, **_percentiles(costs)}
+    return {"events": events, **percentiles_us(costs, SEND_POINTS)}
 
 
 def _timed_send(publisher: Publisher, event: Envelope) -> int:
     started = time.perf_counter_ns()
     publisher.send(event)
     return time.perf_counter_ns() - started
-
-
-def _percentiles(costs_ns: list[int]) -> dict[str, float]:
-    ordered = sorted(costs_ns)
-
-    def at(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000, 2)
-
-    return {
-        "p50_us": at(0.50),
-        "p99_us": at(0.99),
-        "p999_us": at(0.999),
-        "max_us": round(ordered[-1] / 1000, 2),
-        "mean_us": round(statistics.fmean(ordered) / 1000, 2),
-    }
 
 
 def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
