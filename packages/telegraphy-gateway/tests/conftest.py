@@ -58,6 +58,7 @@ def start_gateway(tmp_path: Path, config: str, extra_args: tuple[str, ...] = ())
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,  # the SQLite engine's file goes beside the configuration
     )
     gateway = GatewayProcess(process, port, log)
     if await_health(process, port, timeout=20):

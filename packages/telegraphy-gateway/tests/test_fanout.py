@@ -10,9 +10,10 @@ from typing import Any
 
 from telegraphy.gateway import GatewayConfig
 from telegraphy.gateway.auth import Accept
+from telegraphy.gateway.engines import MemoryEngine
 from telegraphy.gateway.router.realm import Realm
 from telegraphy.gateway.session import Session
-from telegraphy.gateway.transport.wire import CODECS, Codec
+from telegraphy.gateway.wire import CODECS, Codec
 
 JSON = CODECS["wamp.2.json"]
 
@@ -50,7 +51,8 @@ def joined(realm: Realm, subprotocol: str) -> tuple[Session, Recorder]:
 
 
 def test_one_frame_per_codec_shared_by_all_subscribers() -> None:
-    realm = Realm(GatewayConfig())
+    config = GatewayConfig()
+    realm = Realm(config, MemoryEngine(config.history.policy, config.history.dedupe_window))
     publisher, _ = joined(realm, "wamp.2.json")
     subscribers = [joined(realm, p) for p in ["wamp.2.json"] * 50 + ["wamp.2.msgpack"] * 50]
     for session, transport in subscribers:

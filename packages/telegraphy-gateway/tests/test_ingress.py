@@ -6,12 +6,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import subprocess
 import time
 import xmlrpc.client
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import pytest_twisted
@@ -43,10 +45,16 @@ def event(n: int, name: str = "shop.Order", **data: Any) -> dict[str, Any]:
             "event_type": "create",
             "verbose_name": "Order",
             "timestamp": "2026-01-01T12:00:00Z",
-            "id": f"order-{n}",
+            "id": f"order-{n}-{secrets.token_hex(4)}",  # unique: the ingress ignores repeats
         },
         "data": {"n": n, "total": 9.5, "paid": True, "tags": ["a", None], **data},
     }
+
+
+def acknowledged(*events: dict[str, Any]) -> dict[str, Any]:
+    """The ingress's answer for `events`, newly published, at any positions."""
+    ids = [e["meta"]["id"] for e in events]
+    return {"published": len(ids), "duplicates": 0, "ids": ids, "positions": [ANY] * len(ids)}
 
 
 def post(
@@ -106,7 +114,7 @@ async def test_event_reaches_subscribers_as_the_exact_envelope(gateway: GatewayP
     await msgpack_session.subscribe(exact, f"{PREFIX}.shop.Order")
     sent = event(1, verbose=None, nested={"deep": [1, 2.5, {"x": "é"}]})
 
-    assert post(gateway, "/ingress/event", sent) == (200, {"published": 1, "ids": ["order-1"]})
+    assert post(gateway, "/ingress/event", sent) == (200, acknowledged(sent))
 
     args, kwargs = await inbox.next()
     assert args == (sent,) and set(kwargs) == {"details"}
@@ -124,7 +132,7 @@ async def test_batch_is_published_in_order(gateway: GatewayProcess) -> None:
 
     status, answer = post(gateway, "/ingress/events", {"events": batch})
 
-    assert (status, answer) == (200, {"published": 3, "ids": ["order-1", "order-2", "order-3"]})
+    assert (status, answer) == (200, acknowledged(*batch))
     for sent in batch:
         args, kwargs = await inbox.next()
         assert args == (sent,)
@@ -158,7 +166,8 @@ async def test_meta_channel_publishes_on_the_channels_topic_instead(
 @pytest_twisted.ensureDeferred
 async def test_replayed_request_is_refused_and_published_once(gateway: GatewayProcess) -> None:
     session, inbox = await subscriber(gateway)
-    body = json.dumps(event(7)).encode()
+    sent = event(7)
+    body = json.dumps(sent).encode()
     headers = sign_request(SECRET, "POST", "/ingress/event", body)
 
     first = post(gateway, "/ingress/event", body, headers=headers)
@@ -167,7 +176,7 @@ async def test_replayed_request_is_refused_and_published_once(gateway: GatewayPr
     assert first[0] == 200
     assert again == (401, {"error": "replayed_nonce", "message": "this nonce was used already"})
     args, _ = await inbox.next()
-    assert args[0]["meta"]["id"] == "order-7"
+    assert args[0]["meta"]["id"] == sent["meta"]["id"]
     await assert_nothing_published(gateway, inbox)
     session.leave()
 
@@ -368,8 +377,8 @@ async def test_xmlrpc_send_event_and_send_events_reach_subscribers(
     single = bad_meta(verbose_name=None)
     batch = [event(2), event(3, name="chat.room-1")]
     with xmlrpc_proxy(gateway) as proxy:
-        assert proxy.send_event(single) == {"published": 1, "ids": ["order-1"]}
-        assert proxy.send_events(batch) == {"published": 2, "ids": ["order-2", "order-3"]}
+        assert proxy.send_event(single) == acknowledged(single)
+        assert proxy.send_events(batch) == acknowledged(*batch)
 
     for sent in [single, *batch]:
         args, kwargs = await inbox.next()
@@ -455,7 +464,8 @@ async def test_the_curl_and_openssl_example_in_the_docs_works(gateway: GatewayPr
     )
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"published": 1, "ids": ["order-42-create"]}
+    answer = json.loads(done.stdout)
+    assert (answer["published"], answer["ids"]) == (1, ["order-42-create"])
     args, _ = await inbox.next()
     assert args[0]["name"] == "shop.Order"
     assert args[0]["data"] == {"id": 42, "total": 99.5}

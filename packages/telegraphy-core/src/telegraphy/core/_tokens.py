@@ -15,12 +15,12 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import EventError, TokenError
-from ._names import validate_event_name
+from ._names import DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -109,6 +109,19 @@ def read_token(
 def channel_topic(name: str, prefix: str = DEFAULT_CHANNEL_PREFIX) -> str:
     """The WAMP topic of a channel: `<prefix>.<name>`."""
     return f"{prefix}.{validate_event_name(name)}"
+
+
+def envelope_topic(
+    envelope: Mapping[str, Any],
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX,
+    channel_prefix: str = DEFAULT_CHANNEL_PREFIX,
+) -> str:
+    """The topic an event envelope is published on: its channel's (`meta.channel`) if it names
+    one, else its event name's."""
+    channel = envelope["meta"].get("channel")
+    if channel is None:
+        return event_topic(envelope["name"], topic_prefix)
+    return channel_topic(channel, channel_prefix)
 
 
 def grant_pattern(spec: str, prefix: str = DEFAULT_CHANNEL_PREFIX) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from telegraphy.core import DEFAULT_TOPIC_PREFIX, EventError, Settings, validate_event_name
 
+from .engines.base import HistoryPolicy
 from .errors import ConfigError
 from .router.uri import MATCH_POLICIES, RESERVED, Pattern, validate_pattern
 from .transport.origins import LOOPBACK_ORIGINS, parse_allowed_origin
@@ -24,6 +25,9 @@ MIN_SECRET_LENGTH = 16
 DEFAULT_CHANNEL_PREFIX = "telegraphy.channel"
 DEFAULT_CLIENT_TTL = 900.0
 DEFAULT_TOKEN_MAX_TTL = 3600.0
+DEFAULT_PERSISTENT_TTL = 86400.0
+DEFAULT_ENGINE_PATH = "telegraphy-gateway.sqlite3"
+ENGINE_KINDS = ("sqlite", "memory")
 # Roles the gateway gives browser sessions itself; a backend may not take one of them.
 BROWSER_ROLES = ("anonymous", "user")
 
@@ -62,6 +66,43 @@ class IngressConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where the gateway keeps what must outlive a connection (docs/engines.rst)."""
+
+    kind: str = "sqlite"
+    # The SQLite file, relative to the working directory unless absolute.
+    path: str = DEFAULT_ENGINE_PATH
+
+
+@dataclass(frozen=True)
+class TopicHistory:
+    """History kept for the topics a pattern matches, instead of the default."""
+
+    pattern: Pattern
+    size: int
+    ttl: float
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """How much of each topic's stream is kept, and how much one recovery may replay."""
+
+    size: int = 1000
+    ttl: float = 300.0
+    max_recover: int = 1000
+    # Seconds an event id accepted by the ingress is remembered, to ignore its retries.
+    dedupe_window: float = 600.0
+    topics: tuple[TopicHistory, ...] = ()
+
+    def policy(self, topic: str) -> HistoryPolicy:
+        """The first `[[history.topics]]` entry matching `topic`, or the default."""
+        for entry in self.topics:
+            if entry.pattern.matches(topic):
+                return HistoryPolicy(entry.size, entry.ttl)
+        return HistoryPolicy(self.size, self.ttl)
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything the gateway needs to run; every field has a default."""
 
@@ -84,6 +125,10 @@ class GatewayConfig:
     allowed_origins: tuple[str, ...] = LOOPBACK_ORIGINS
     # The longest `ttl` a token minted by POST /ingress/token may have.
     token_max_ttl: float = DEFAULT_TOKEN_MAX_TTL
+    # How long a client record holding persistent subscriptions is kept after it leaves.
+    persistent_ttl: float = DEFAULT_PERSISTENT_TTL
+    engine: EngineConfig = EngineConfig()
+    history: HistoryConfig = HistoryConfig()
 
     def backend(self, authid: str) -> Backend | None:
         return next((b for b in self.backends if b.authid == authid), None)
@@ -113,6 +158,9 @@ _TOP_KEYS = {
     "client_ttl",
     "allowed_origins",
     "token_max_ttl",
+    "persistent_ttl",
+    "engine",
+    "history",
 }
 # A shared telegraphy.toml also carries the web app's settings; the gateway skips those.
 _WEB_APP_KEYS = {f.name for f in fields(Settings)} - _TOP_KEYS
@@ -174,6 +222,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         client_ttl=_duration(data, "client_ttl", DEFAULT_CLIENT_TTL),
         allowed_origins=_origins(data.get("allowed_origins", list(LOOPBACK_ORIGINS))),
         token_max_ttl=_duration(data, "token_max_ttl", DEFAULT_TOKEN_MAX_TTL),
+        persistent_ttl=_duration(data, "persistent_ttl", DEFAULT_PERSISTENT_TTL),
+        engine=_engine(_table(data, "engine")),
+        history=_history(_table(data, "history")),
     )
     _separate(config.topic_prefix, config.channel_prefix)
     return config
@@ -307,11 +358,10 @@ def _backend(index: int, entry: Any) -> Backend:
 def _patterns(value: Any) -> tuple[Pattern, ...]:
     if not isinstance(value, list):
         raise ConfigError("public must be an array of topic patterns")
-    return tuple(_pattern(i, entry) for i, entry in enumerate(value))
+    return tuple(_pattern(f"public[{i}]", entry) for i, entry in enumerate(value))
 
 
-def _pattern(index: int, entry: Any) -> Pattern:
-    where = f"public[{index}]"
+def _pattern(where: str, entry: Any) -> Pattern:
     uri: Any
     if isinstance(entry, str):
         uri, match = entry, "exact"
@@ -327,6 +377,52 @@ def _pattern(index: int, entry: Any) -> Pattern:
     if Pattern(uri, match).reaches_reserved():
         raise ConfigError(f"{where}: topics under 'wamp.' are reserved (meta events)")
     return Pattern(uri, match)
+
+
+def _engine(data: Mapping[str, Any]) -> EngineConfig:
+    _reject_unknown(data, {"kind", "path"}, "[engine]")
+    kind = _choice(data, "kind", ENGINE_KINDS, "sqlite")
+    if kind == "memory" and "path" in data:
+        raise ConfigError('[engine] path is for kind = "sqlite"; the memory engine keeps no file')
+    path = data.get("path", DEFAULT_ENGINE_PATH)
+    if not isinstance(path, str) or not path:
+        raise ConfigError(f"[engine] path must be a file name, got {path!r}")
+    return EngineConfig(kind, path)
+
+
+def _history(data: Mapping[str, Any]) -> HistoryConfig:
+    _reject_unknown(data, {"size", "ttl", "max_recover", "dedupe_window", "topics"}, "[history]")
+    default = HistoryConfig()
+    topics = data.get("topics", [])
+    if not isinstance(topics, list):
+        raise ConfigError("history.topics must be an array of tables ([[history.topics]])")
+    return HistoryConfig(
+        size=_count(data, "history.size", default.size),
+        ttl=_duration(data, "ttl", default.ttl),
+        max_recover=_count(data, "history.max_recover", default.max_recover),
+        dedupe_window=_duration(data, "dedupe_window", default.dedupe_window),
+        topics=tuple(_topic_history(i, entry, default) for i, entry in enumerate(topics)),
+    )
+
+
+def _count(data: Mapping[str, Any], key: str, default: int) -> int:
+    value = data.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{key} must be an integer of 0 or more, got {value!r}")
+    return value
+
+
+def _topic_history(index: int, entry: Any, default: HistoryConfig) -> TopicHistory:
+    where = f"history.topics[{index}]"
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where} must be a table with uri, match, size and ttl")
+    _reject_unknown(entry, {"uri", "match", "size", "ttl"}, where)
+    pattern = _pattern(where, {k: v for k, v in entry.items() if k in ("uri", "match")})
+    return TopicHistory(
+        pattern,
+        _count(entry, f"{where}.size", default.size),
+        _duration(entry, "ttl", default.ttl),
+    )
 
 
 def _limits(data: Mapping[str, Any]) -> Limits:

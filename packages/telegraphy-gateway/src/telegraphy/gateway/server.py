@@ -11,6 +11,7 @@ from twisted.logger import Logger
 
 from . import __version__
 from .config import GatewayConfig
+from .engines import Engine, SqliteEngine, open_engine
 from .router.realm import Realm
 from .transport.http import build_site, ingress_state
 from .transport.websocket import WampWebSocketFactory
@@ -25,9 +26,13 @@ _POLL = 0.02
 
 
 class Gateway:
-    def __init__(self, config: GatewayConfig, clock: IReactorTime = reactor) -> None:
+    def __init__(
+        self, config: GatewayConfig, clock: IReactorTime = reactor, engine: Engine | None = None
+    ) -> None:
         self.config = config
-        self.realm = Realm(config)
+        self.engine = open_engine(config) if engine is None else engine
+        self.realm = Realm(config, self.engine)
+        self.accepting = True  # the ingress takes events until shutdown begins
         self._clock = clock
         self.websocket = WampWebSocketFactory(self.realm, clock)
         self.site = build_site(self, self.websocket)
@@ -49,6 +54,8 @@ class Gateway:
             port=address.port,
         )
         log.info("{ingress}", ingress=ingress_state(self.config))
+        log.info("engine: {engine}", engine=engine_state(self.engine))
+        self.engine.start()
         return self._port
 
     def status(self) -> dict[str, Any]:
@@ -68,6 +75,7 @@ class Gateway:
             sessions=len(self.realm.sessions),
             calls=self.realm.dealer.in_flight(),
         )
+        self.accepting = False
         if self._port is not None:
             yield self._port.stopListening()
         self.realm.dealer.accepting = False
@@ -78,6 +86,7 @@ class Gateway:
         yield self._wait(lambda: not self.websocket.connections, timeout)
         for connection in list(self.websocket.connections):
             connection.abort()
+        yield self.engine.stop()
         log.info("telegraphy-gateway stopped")
 
     def _wait(self, done: Any, timeout: float) -> defer.Deferred[None]:
@@ -93,3 +102,10 @@ class Gateway:
         loop.clock = self._clock
         loop.start(_POLL, now=True).addCallback(lambda _: finished.callback(None))
         return finished
+
+
+def engine_state(engine: Engine) -> str:
+    """The line logged at start: which engine keeps history, and where."""
+    if isinstance(engine, SqliteEngine):
+        return f"sqlite, history and client records kept in {engine.path.resolve()}"
+    return f"{engine.name} (history and client records are lost when the gateway stops)"

@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from autobahn.wamp import message as wamp
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from .auth import Accept, Authenticator, Challenge, Deny, Hello
 from .authorization import Permissions
-from .errors import ProtocolViolation, WampError
-from .transport.wire import Codec, Raw
+from .errors import GatewayError, InvalidArgument, ProtocolViolation, WampError
+from .router.recovery import parse_request
+from .wire import Codec, Raw
 
 if TYPE_CHECKING:
     from .router.realm import Realm
 
 log = Logger()
+
+UNAVAILABLE = "telegraphy.error.unavailable"
 
 
 class Transport(Protocol):
@@ -77,6 +81,11 @@ class Session:
     def send(self, message: wamp.Message) -> None:
         if self.state != State.CLOSED:
             self.transport.send_frame(self.codec.frame(message))
+
+    def send_raw(self, message: Raw) -> None:
+        """Send a message given as its raw list (EVENTs the router builds itself)."""
+        if self.state != State.CLOSED:
+            self.transport.send_frame(self.codec.frame_raw(message))
 
     def abort(self, reason: str, message: str) -> None:
         """Send ABORT and close the connection; the session is over."""
@@ -155,6 +164,16 @@ class Session:
             except ProtocolViolation as e:
                 self.on_protocol_error(str(e))
 
+    def refuse_later(self, message: wamp.Publish | wamp.Call, failure: Failure) -> None:
+        """A request refused after it was handed on (the engine could not keep a publication,
+        a history read failed): ERROR, or for an unacknowledged PUBLISH a log line."""
+        failure.trap(GatewayError)
+        error = failure.value
+        if not isinstance(error, WampError):
+            error = WampError(str(error), uri=UNAVAILABLE)
+        if self.state == State.ESTABLISHED:
+            self._refuse(message, error)
+
     def _refuse(self, message: Any, error: WampError) -> None:
         if isinstance(message, wamp.Publish) and not message.acknowledge:
             # The spec answers a refused PUBLISH only when acknowledged; clients treat any
@@ -211,9 +230,14 @@ class Session:
         self.permissions = self.realm.permissions_for(accepted)
         self.state = State.ESTABLISHED
         authextra = accepted.authextra
+        recoveries: list[Any] = []
         if accepted.identity is not None:
+            try:
+                recover = parse_request(accepted.recover, None)
+            except InvalidArgument as e:
+                return self.abort(InvalidArgument.uri, f"authextra.{e}")
             # Restores a resumed client's subscriptions: its EVENTs may follow WELCOME at once.
-            authextra = self.realm.clients.open(self, accepted.identity)
+            authextra, recoveries = self.realm.clients.open(self, accepted.identity, recover)
         self.send(
             wamp.Welcome(
                 self.id,
@@ -226,6 +250,8 @@ class Session:
                 authextra=authextra or None,
             )
         )
+        for subscription, request in recoveries:
+            self.realm.broker.recover(self, subscription, request)
         self.realm.attach(self)
 
     # -- introspection ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..router.clients import Identity
+    from .identity import Identity
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Accept:
     authextra: dict[str, Any] = field(default_factory=dict)
     # A browser session (token or anonymous): who it is and the client record it resumes.
     identity: Identity | None = None
+    # HELLO.authextra.recover: where a resuming client stands (router/recovery.py).
+    recover: Any = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ ANONYMOUS_ROLE = "anonymous"
 
 def browser(hello: Hello, method: str, identity: Identity) -> Accept:
     """A browser session's acceptance: authid and authrole follow from its user."""
+    recover = hello.authextra.get("recover")
     if identity.user is None:
-        return Accept(f"anonymous-{hello.session_id}", ANONYMOUS_ROLE, method, identity=identity)
-    return Accept(identity.user, USER_ROLE, method, identity=identity)
+        authid = f"anonymous-{hello.session_id}"
+        return Accept(authid, ANONYMOUS_ROLE, method, identity=identity, recover=recover)
+    return Accept(identity.user, USER_ROLE, method, identity=identity, recover=recover)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from telegraphy.core import Grants
 
-from ..router.clients import ClientRegistry, Identity, ResumeRefused
 from . import DENIED, Accept, Challenge, Deny, Hello, browser
+from .identity import ClientLookup, Identity, ResumeRefused
 
 
 class AnonymousAuthenticator:
-    def __init__(self, clients: ClientRegistry) -> None:
+    def __init__(self, clients: ClientLookup) -> None:
         self._clients = clients
 
     def hello(self, hello: Hello) -> Accept | Deny | Challenge:

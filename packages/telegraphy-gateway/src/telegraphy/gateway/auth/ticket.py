@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from telegraphy.core import TokenError, read_token
 
-from ..router.clients import ClientRecord, ClientRegistry, Identity, ResumeRefused, TokenLedger
+from ..engines.base import ClientRecord, TokenLedger
 from . import DENIED, Accept, Challenge, Deny, Hello, browser
+from .identity import ClientLookup, Identity, ResumeRefused
 
 LEEWAY = 5.0
 """Seconds of clock difference tolerated between the web app and the gateway."""
 
 
 class TicketAuthenticator:
-    def __init__(self, secret: str, ledger: TokenLedger, clients: ClientRegistry) -> None:
+    def __init__(self, secret: str, ledger: TokenLedger, clients: ClientLookup) -> None:
         self._secret = secret
         self._ledger = ledger
         self._clients = clients

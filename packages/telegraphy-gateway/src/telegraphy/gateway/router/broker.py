@@ -1,7 +1,8 @@
 """The broker: subscriptions and the fan-out of publications to subscribers.
 
-A publication is turned into one EVENT per matching subscription, serialized and framed once
-per codec, and the same frame is written to every receiving session.
+Every publication goes through its topic's stream (which gives it a position and keeps it in
+history) and comes back to `deliver`, which turns it into one EVENT per matching subscription,
+serialized and framed once per codec, and writes the same frame to every receiving session.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as wamp
+from twisted.internet.defer import Deferred
 
-from ..errors import InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
-from ..transport.wire import Codec, Raw
+from ..engines.base import Accepted, Audience, Draft, Entry, Publisher, Streams
+from ..errors import InvalidArgument, InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
+from ..wire import Codec, Raw
+from .delivery import event_message, receiver_filter
 from .ids import global_id, unique_id
+from .recovery import Recovery, Request, parse_request
 from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
 if TYPE_CHECKING:
@@ -48,6 +53,17 @@ class Subscription:
     def has(self, session: Session) -> bool:
         return session in self.members.get(session.codec, ())
 
+    def hold(self, session: Session, sender: Sender) -> None:
+        """Write `session`'s frames to `sender` instead (while its recovery is read)."""
+        group = self.members.get(session.codec, {})
+        if session in group:
+            group[session] = sender
+
+    def release(self, session: Session) -> None:
+        group = self.members.get(session.codec, {})
+        if session in group:
+            group[session] = session.transport.send_frame
+
     def sessions(self) -> list[Session]:
         return [s for group in self.members.values() for s in group]
 
@@ -61,8 +77,12 @@ class Subscription:
 
 
 class Broker:
-    def __init__(self, realm: Realm) -> None:
+    def __init__(self, realm: Realm, streams: Streams, max_recover: int) -> None:
         self._realm = realm
+        self._streams = streams
+        streams.bind(self.deliver)
+        self.recovery = Recovery(self, streams, max_recover)
+        self.delivering: Entry | None = None  # the entry `deliver` is writing now
         self._by_id: dict[int, Subscription] = {}
         self._by_pattern: dict[str, dict[str, Subscription]] = {
             "exact": {},
@@ -76,6 +96,11 @@ class Broker:
 
     def subscribe(self, session: Session, msg: wamp.Subscribe, raw: Raw) -> None:
         pattern = Pattern(msg.topic, msg.match or "exact")
+        options = raw[2]
+        persistent = options.get("persistent", False)
+        if not isinstance(persistent, bool):
+            raise InvalidArgument("the persistent option must be true or false")
+        recover = parse_request(options.get("recover"), pattern)
         if not validate_pattern(pattern.uri, pattern.match):
             raise InvalidUri(f"{pattern.uri!r} is not a valid URI for {pattern.match} match")
         assert session.permissions is not None
@@ -88,8 +113,9 @@ class Broker:
         subscription, created, added = self._join(session, pattern)
         session.send(wamp.Subscribed(msg.request, subscription.id))
         self._announce(session, subscription, created, added)
-        if added:
-            self._realm.clients.subscribed(session, pattern)
+        self._realm.clients.subscribed(session, pattern, persistent)
+        if recover is not None:
+            self.recovery.start(session, subscription, recover)
 
     def restore(self, session: Session, pattern: Pattern) -> Subscription:
         """Subscribe a resuming session to what its client record held (no SUBSCRIBED: the
@@ -97,6 +123,9 @@ class Broker:
         subscription, created, added = self._join(session, pattern)
         self._announce(session, subscription, created, added)
         return subscription
+
+    def recover(self, session: Session, subscription: Subscription, request: Request) -> None:
+        self.recovery.start(session, subscription, request)
 
     def _join(self, session: Session, pattern: Pattern) -> tuple[Subscription, bool, bool]:
         subscription = self._by_pattern[pattern.match].get(pattern.uri)
@@ -193,6 +222,7 @@ class Broker:
     # -- publications ----------------------------------------------------------------------
 
     def publish(self, publisher: Session, msg: wamp.Publish, raw: Raw) -> None:
+        """PUBLISH from a session: checked here, then the one publication path."""
         topic = msg.topic
         if not validate_pattern(topic, "exact"):
             raise InvalidUri(f"{topic!r} is not a valid topic URI")
@@ -201,71 +231,71 @@ class Broker:
         assert publisher.permissions is not None
         if not publisher.permissions.allows("publish", Pattern(topic)):
             raise NotAuthorized(f"not authorized to publish to {topic!r}")
-        publication = global_id()
-        subscriptions = self.matching(topic)
-        if subscriptions:
-            options = raw[2]
-            identity = _publisher_identity(publisher) if options.get("disclose_me") else {}
-            accepts = _receiver_filter(publisher, msg)
-            for subscription in subscriptions:
-                event = wamp.Event(
-                    subscription.id,
-                    publication,
-                    args=msg.args,
-                    kwargs=msg.kwargs,
-                    topic=topic if subscription.pattern.match != "exact" else None,
-                    **identity,
-                )
-                _fan_out(subscription, event, accepts, publisher)
+        draft = Draft(topic, msg.args, msg.kwargs, _publisher(publisher, msg, raw[2]))
+        accepted = self.publish_draft(draft)
         if msg.acknowledge:
-            publisher.send(wamp.Published(msg.request, publication))
+            accepted.addCallbacks(
+                lambda done: publisher.send(wamp.Published(msg.request, done.entry.publication)),
+                lambda failure: publisher.refuse_later(msg, failure),
+            )
+        else:
+            accepted.addErrback(lambda failure: publisher.refuse_later(msg, failure))
 
-    def publish_from_router(self, topic: str, args: list[Any]) -> None:
-        """Publish from the router itself (meta events, events arriving by ingress) to every
-        matching subscriber."""
+    def publish_draft(self, draft: Draft) -> Deferred[Accepted]:
+        """Every publication (WAMP and ingress) enters here: its stream gives it a position,
+        keeps it in history and hands it to `deliver`; the result fires once it is kept."""
+        return self._streams.publish(draft)
+
+    def deliver(self, entry: Entry) -> None:
+        """Fan a publication out to every matching subscriber: one frame per subscription and
+        codec, written to each receiving session (called by the streams, in offset order)."""
+        subscriptions = self.matching(entry.topic)
+        if not subscriptions:
+            return
+        publisher = entry.draft.publisher
+        accepts = None if publisher is None else receiver_filter(publisher)
+        excluded = None
+        if publisher is not None and publisher.exclude_me:
+            excluded = self._realm.sessions.get(publisher.session)
+        self.delivering = entry
+        for subscription in subscriptions:
+            _fan_out(subscription, event_message(subscription, entry), accepts, excluded)
+
+    def publish_meta(self, topic: str, args: list[Any]) -> None:
+        """A meta event (`wamp.*`): delivered now, without a position or history."""
         subscriptions = self.matching(topic)
         if not subscriptions:
             return
         publication = global_id()
         for subscription in subscriptions:
-            event = wamp.Event(
-                subscription.id,
-                publication,
-                args=args,
-                topic=topic if subscription.pattern.match != "exact" else None,
+            details = {} if subscription.pattern.match == "exact" else {"topic": topic}
+            _fan_out(
+                subscription,
+                [wamp.Event.MESSAGE_TYPE, subscription.id, publication, details, args],
+                None,
+                None,
             )
-            _fan_out(subscription, event, None, None)
 
 
 def _fan_out(
     subscription: Subscription,
-    event: wamp.Event,
+    message: list[Any],
     accepts: Callable[[Session], bool] | None,
     excluded: Session | None,
 ) -> None:
     for codec, group in subscription.members.items():
-        frame = codec.frame(event)
+        frame = codec.frame_raw(message)
         if accepts is None:
             for session, send in group.items():
                 if session is not excluded:
                     send(frame)
         else:
             for session, send in group.items():
-                if accepts(session):
+                if accepts(session) and session is not excluded:
                     send(frame)
 
 
-def _publisher_identity(publisher: Session) -> dict[str, Any]:
-    return {
-        "publisher": publisher.id,
-        "publisher_authid": publisher.authid,
-        "publisher_authrole": publisher.authrole,
-    }
-
-
-def _receiver_filter(publisher: Session, msg: wamp.Publish) -> Callable[[Session], bool] | None:
-    """None for the common case (everyone but the publisher); else a predicate per session."""
-    exclude_me = msg.exclude_me is not False
+def _publisher(session: Session, msg: wamp.Publish, options: dict[str, Any]) -> Publisher:
     lists = (
         msg.exclude,
         msg.exclude_authid,
@@ -274,24 +304,20 @@ def _receiver_filter(publisher: Session, msg: wamp.Publish) -> Callable[[Session
         msg.eligible_authid,
         msg.eligible_authrole,
     )
-    if exclude_me and not any(x is not None for x in lists):
-        return None
-    exclude = set(msg.exclude or ())
-    exclude_authid = set(msg.exclude_authid or ())
-    exclude_authrole = set(msg.exclude_authrole or ())
-    eligible = None if msg.eligible is None else set(msg.eligible)
-    eligible_authid = None if msg.eligible_authid is None else set(msg.eligible_authid)
-    eligible_authrole = None if msg.eligible_authrole is None else set(msg.eligible_authrole)
-
-    def accepts(session: Session) -> bool:
-        return not (
-            (exclude_me and session is publisher)
-            or session.id in exclude
-            or session.authid in exclude_authid
-            or session.authrole in exclude_authrole
-            or (eligible is not None and session.id not in eligible)
-            or (eligible_authid is not None and session.authid not in eligible_authid)
-            or (eligible_authrole is not None and session.authrole not in eligible_authrole)
+    audience = None
+    if any(x is not None for x in lists):
+        audience = Audience(
+            tuple(msg.exclude or ()),
+            tuple(msg.exclude_authid or ()),
+            tuple(msg.exclude_authrole or ()),
+            *(None if x is None else tuple(x) for x in lists[3:]),
         )
-
-    return accepts
+    return Publisher(
+        session.id,
+        session.authid,
+        session.authrole,
+        session.client_id,
+        disclose=bool(options.get("disclose_me")),
+        exclude_me=msg.exclude_me is not False,
+        audience=audience,
+    )

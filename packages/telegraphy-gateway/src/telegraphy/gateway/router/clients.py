@@ -1,139 +1,47 @@
-"""Client identity: the client records behind WELCOME's `client_id`, and the ledger of spent
-tokens.
+"""Client identity: the client records behind WELCOME's `client_id`.
 
 A browser session (token or anonymous) gets a client record when it is welcomed: its user,
 its grants and its subscriptions, kept until `client_expires`. Reconnecting with the client id
-(`previous_session`) resumes the record on the new session. Records and spent tokens are kept
-behind two small interfaces so that an engine shared by several gateways can hold them.
+(`previous_session`) resumes the record on the new session, restores its subscriptions and
+recovers what they missed. Records live in the engine's `ClientStore`.
 """
 
 from __future__ import annotations
 
-import heapq
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from telegraphy.core import Grants
-
+from ..auth.identity import Identity, ResumeRefused
+from ..engines.base import ClientRecord, ClientStore, Clock, Streams
+from .recovery import Request
 from .uri import Pattern
 
 if TYPE_CHECKING:
+    from ..config import GatewayConfig
     from ..session import Session
-    from .broker import Subscription
-    from .realm import Realm
+    from .broker import Broker, Subscription
 
 SESSION_REPLACED = "telegraphy.error.session_replaced"
-Clock = Callable[[], float]
-
-
-@dataclass
-class ClientRecord:
-    client_id: str
-    user: str | None
-    grants: Grants
-    expires_at: int
-    # In the order they were made; each (uri, match) once.
-    subscriptions: list[Pattern] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who an authenticated browser session is, and which client record it resumes, if any."""
-
-    user: str | None
-    grants: Grants
-    previous: ClientRecord | None = None
-    # A fresh token sets the expiry of a resumed record; a resume-only join does not.
-    extends: bool = True
-
-
-class ResumeRefused(Exception):
-    """`previous_session` cannot be resumed; the message says why (sent in ABORT)."""
-
-
-class ClientStore(Protocol):
-    """Where client records live (in memory here; an engine may share them)."""
-
-    def get(self, client_id: str, now: float) -> ClientRecord | None:
-        """The record, unless it is unknown or expired at `now`."""
-        ...
-
-    def put(self, record: ClientRecord) -> None: ...
-
-
-class TokenLedger(Protocol):
-    """The token ids spent while their tokens could still be presented."""
-
-    def spend(self, token_id: str, expires_at: float) -> bool:
-        """Record `token_id` until `expires_at`; False if it was spent already."""
-        ...
-
-
-class _Expiring:
-    """Keys forgotten at their expiry: a heap of (expiry, key), checked when anything is added."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, str]] = []
-
-    def add(self, key: str, expires_at: float) -> None:
-        heapq.heappush(self._heap, (expires_at, key))
-
-    def expired(self, now: float) -> list[tuple[float, str]]:
-        gone: list[tuple[float, str]] = []
-        while self._heap and self._heap[0][0] <= now:
-            gone.append(heapq.heappop(self._heap))
-        return gone
-
-
-class MemoryClientStore:
-    def __init__(self, clock: Clock = time.time) -> None:
-        self._clock = clock
-        self._records: dict[str, ClientRecord] = {}
-        self._scheduled: dict[str, float] = {}  # client id -> the expiry it is forgotten at
-        self._expiring = _Expiring()
-
-    def get(self, client_id: str, now: float) -> ClientRecord | None:
-        record = self._records.get(client_id)
-        return record if record is not None and record.expires_at > now else None
-
-    def put(self, record: ClientRecord) -> None:
-        for expires_at, client_id in self._expiring.expired(self._clock()):
-            # A record whose expiry was extended since is scheduled again, later.
-            if self._scheduled.get(client_id) == expires_at:
-                del self._records[client_id], self._scheduled[client_id]
-        if self._scheduled.get(record.client_id) != record.expires_at:
-            self._scheduled[record.client_id] = record.expires_at
-            self._expiring.add(record.client_id, record.expires_at)
-        self._records[record.client_id] = record
-
-
-class MemoryTokenLedger:
-    def __init__(self, clock: Clock = time.time) -> None:
-        self._clock = clock
-        self._spent: set[str] = set()
-        self._expiring = _Expiring()
-
-    def spend(self, token_id: str, expires_at: float) -> bool:
-        for _, gone in self._expiring.expired(self._clock()):
-            self._spent.discard(gone)
-        if token_id in self._spent:
-            return False
-        self._spent.add(token_id)
-        self._expiring.add(token_id, expires_at)
-        return True
 
 
 class ClientRegistry:
     """The realm's client records, and which live session holds each."""
 
-    def __init__(self, realm: Realm, store: ClientStore, clock: Clock = time.time) -> None:
-        self._realm = realm
+    def __init__(
+        self,
+        store: ClientStore,
+        broker: Broker,
+        streams: Streams,
+        config: GatewayConfig,
+        clock: Clock = time.time,
+    ) -> None:
         self._store = store
+        self._broker = broker
+        self._streams = streams
         self._clock = clock
-        self._ttl = realm.config.client_ttl
+        self._ttl = config.client_ttl
+        self._persistent_ttl = config.persistent_ttl
         self._live: dict[str, Session] = {}
 
     def find(self, client_id: object) -> ClientRecord:
@@ -152,9 +60,11 @@ class ClientRegistry:
             raise ResumeRefused("previous_session belongs to another user")
         return record
 
-    def open(self, session: Session, identity: Identity) -> dict[str, Any]:
-        """Give `session` its client record (new or resumed, with the subscriptions restored)
-        and return WELCOME's authextra. Called before WELCOME is sent."""
+    def open(
+        self, session: Session, identity: Identity, recover: Request | None
+    ) -> tuple[dict[str, Any], list[tuple[Subscription, Request]]]:
+        """Give `session` its client record (new or resumed, with the subscriptions restored);
+        return WELCOME's authextra and the recoveries to start once WELCOME is sent."""
         record = identity.previous
         if record is None:
             record = ClientRecord(secrets.token_urlsafe(32), identity.user, identity.grants, 0)
@@ -165,16 +75,37 @@ class ClientRegistry:
             record.expires_at = int(self._clock() + self._ttl)
         restored = self._restore(session, record)
         record.subscriptions = [s.pattern for s in restored]
+        record.persistent = {
+            p: record.persistent[p] for p in record.subscriptions if p in record.persistent
+        }
+        recoveries = [(s, r) for s in restored if (r := self._request(record, s.pattern, recover))]
+        record.left_at = None
         session.client_id = record.client_id
         self._live[record.client_id] = session
         self._store.put(record)
-        return {
+        authextra = {
             "client_id": record.client_id,
             "client_expires": record.expires_at,
             "resumed": identity.previous is not None,
-            "subscriptions": [subscription_details(s) for s in restored],
-            "missed_events": "unknown",
+            "subscriptions": [subscription_details(s, record) for s in restored],
+            "missed_events": _missed(identity, restored, recoveries),
         }
+        return authextra, recoveries
+
+    def _request(
+        self, record: ClientRecord, pattern: Pattern, given: Request | None
+    ) -> Request | None:
+        """What a restored subscription recovers: the client's positions, else (persistent)
+        where the gateway saw it leave."""
+        request = given.narrowed(pattern) if given is not None else Request()
+        kept = record.persistent.get(pattern)
+        if kept is None:
+            return request if request else None
+        positions = {**kept, **request.positions}
+        since = request.since
+        if since is None and pattern.match != "exact":
+            since = record.left_at
+        return Request(positions, since)
 
     def _replace(self, client_id: str) -> None:
         previous = self._live.get(client_id)
@@ -185,24 +116,47 @@ class ClientRegistry:
         # Only what the session may subscribe to now: a fresh token may grant less than before.
         assert session.permissions is not None
         allowed = [p for p in record.subscriptions if session.permissions.allows("subscribe", p)]
-        return [self._realm.broker.restore(session, pattern) for pattern in allowed]
+        return [self._broker.restore(session, pattern) for pattern in allowed]
 
-    def subscribed(self, session: Session, pattern: Pattern) -> None:
+    def subscribed(self, session: Session, pattern: Pattern, persistent: bool) -> None:
         record = self._record_of(session)
-        if record is not None and pattern not in record.subscriptions:
+        if record is None:
+            return
+        changed = pattern not in record.subscriptions
+        if changed:
             record.subscriptions.append(pattern)
+        if persistent and pattern not in record.persistent:
+            record.persistent[pattern] = {}
+            changed = True
+        if changed:
             self._store.put(record)
 
     def unsubscribed(self, session: Session, pattern: Pattern) -> None:
         record = self._record_of(session)
         if record is not None and pattern in record.subscriptions:
             record.subscriptions.remove(pattern)
+            record.persistent.pop(pattern, None)
             self._store.put(record)
 
     def closed(self, session: Session) -> None:
-        """The session left; its record stays, to be resumed until it expires."""
-        if session.client_id is not None and self._live.get(session.client_id) is session:
-            del self._live[session.client_id]
+        """The session left; its record stays, to be resumed until it expires. Persistent
+        subscriptions remember where the client stood, and keep the record longer."""
+        if session.client_id is None or self._live.get(session.client_id) is not session:
+            return
+        record = self._record_of(session)
+        del self._live[session.client_id]
+        if record is None:
+            return
+        now = self._clock()
+        record.left_at = now
+        for pattern, positions in record.persistent.items():
+            if pattern.match == "exact":
+                top = self._streams.top(pattern.uri)
+                if top is not None:
+                    positions[pattern.uri] = top
+        if record.persistent:
+            record.expires_at = max(record.expires_at, int(now + self._persistent_ttl))
+        self._store.put(record)
 
     def _record_of(self, session: Session) -> ClientRecord | None:
         if session.client_id is None or self._live.get(session.client_id) is not session:
@@ -210,10 +164,23 @@ class ClientRegistry:
         return self._store.get(session.client_id, self._clock())
 
 
-def subscription_details(subscription: Subscription) -> dict[str, Any]:
+def _missed(identity: Identity, restored: list[Any], recoveries: list[Any]) -> str:
+    """WELCOME's `missed_events`: "recovering" when every restored subscription recovers what
+    it missed (each gets a recovery report), "none" when nothing was restored."""
+    if identity.previous is None or len(recoveries) < len(restored):
+        return "unknown"
+    return "recovering" if restored else "none"
+
+
+def subscription_details(
+    subscription: Subscription, record: ClientRecord | None = None
+) -> dict[str, Any]:
     """A subscription as WELCOME's authextra and `telegraphy.subscriptions` describe it."""
-    return {
+    details: dict[str, Any] = {
         "id": subscription.id,
         "topic": subscription.pattern.uri,
         "match": subscription.pattern.match,
     }
+    if record is not None and subscription.pattern in record.persistent:
+        details["persistent"] = True
+    return details

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as wamp
+from twisted.internet.defer import Deferred
 
 from ..errors import (
     Canceled,
@@ -20,7 +21,7 @@ from ..errors import (
     ProtocolViolation,
     WampError,
 )
-from ..transport.wire import Raw
+from ..wire import Raw
 from .ids import SessionScope, unique_id
 from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
@@ -176,7 +177,13 @@ class Dealer:
             builtin = self._realm.meta.procedure(procedure)
         if builtin is not None:
             result = builtin(*(msg.args or ()), **(msg.kwargs or {}))
-            caller.send(wamp.Result(msg.request, args=[result]))
+            if isinstance(result, Deferred):
+                result.addCallbacks(
+                    lambda value: caller.send(wamp.Result(msg.request, args=[value])),
+                    lambda failure: caller.refuse_later(msg, failure),
+                )
+            else:
+                caller.send(wamp.Result(msg.request, args=[result]))
             return
         registration = self.match(procedure)
         if registration is None:

@@ -116,7 +116,7 @@ class MetaApi:
     # -- meta events -----------------------------------------------------------------------
 
     def _emit(self, topic: str, *args: Any) -> None:
-        self._realm.broker.publish_from_router(topic, list(args))
+        self._realm.broker.publish_meta(topic, list(args))
 
     def on_join(self, session: Session) -> None:
         self._emit("wamp.session.on_join", session.details())

@@ -1,17 +1,22 @@
-"""Telegraphy's own router procedures, the seeds' gateway RPCs: `telegraphy.subscriptions`
-(any session: its own subscriptions) and `telegraphy.subscriptors` (backends: who is
-subscribed to an event)."""
+"""Telegraphy's own router procedures: `telegraphy.subscriptions` (any session: its own
+subscriptions), `telegraphy.subscriptors` (backends: who is subscribed to an event) and
+`telegraphy.history` (any session: a topic's last publications, if it may subscribe to it)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred
+
 from telegraphy.core import EventError, event_topic
 
 from ..auth import ANONYMOUS_ROLE, USER_ROLE
+from ..engines.base import Entry, Position
 from ..errors import InvalidArgument, NotAuthorized
 from .clients import subscription_details
+from .delivery import in_audience
 from .meta import Procedure, checked
+from .uri import Pattern, validate_pattern
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -19,6 +24,8 @@ if TYPE_CHECKING:
 
 SUBSCRIPTIONS = "telegraphy.subscriptions"
 SUBSCRIPTORS = "telegraphy.subscriptors"
+HISTORY = "telegraphy.history"
+DEFAULT_HISTORY_LIMIT = 100
 
 
 class RouterProcedures:
@@ -31,6 +38,11 @@ class RouterProcedures:
             return checked(uri, lambda: self.subscriptions(caller))
         if uri == SUBSCRIPTORS:
             return checked(uri, lambda event_name: self.subscriptors(caller, event_name))
+        if uri == HISTORY:
+            return checked(
+                uri,
+                lambda topic, limit=DEFAULT_HISTORY_LIMIT: self.history(caller, topic, limit),
+            )
         return None
 
     def subscriptions(self, caller: Session) -> list[dict[str, Any]]:
@@ -48,3 +60,39 @@ class RouterProcedures:
             {"session": s.id, "authid": s.authid, "authrole": s.authrole}
             for s in sorted(sessions.values(), key=lambda s: s.id)
         ]
+
+    def history(self, caller: Session, topic: Any, limit: Any) -> Deferred[dict[str, Any]]:
+        """The last `limit` publications on `topic` that `caller` may see, oldest first."""
+        if not isinstance(topic, str) or not validate_pattern(topic, "exact"):
+            raise InvalidArgument(f"{HISTORY}: topic must be a topic URI")
+        most = self._realm.config.history.max_recover
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+            raise InvalidArgument(f"{HISTORY}: limit must be an integer from 1 to {most}")
+        assert caller.permissions is not None
+        if not caller.permissions.allows("subscribe", Pattern(topic)):
+            raise NotAuthorized(f"not authorized to read the history of {topic!r}")
+        streams = self._realm.engine.streams
+        found = streams.history(topic, limit)
+        top = streams.top(topic)
+        return found.addCallback(lambda entries: _history(topic, top, caller, entries))
+
+
+def _history(
+    topic: str, top: Position | None, caller: Session, entries: list[Entry]
+) -> dict[str, Any]:
+    position = top or Position(0, "")
+    return {
+        "topic": topic,
+        "offset": position.offset,
+        "epoch": position.epoch,
+        "events": [
+            {
+                "offset": e.offset,
+                "publication": e.publication,
+                "args": e.draft.args or [],
+                "kwargs": e.draft.kwargs or {},
+            }
+            for e in entries
+            if in_audience(caller, e)
+        ],
+    }

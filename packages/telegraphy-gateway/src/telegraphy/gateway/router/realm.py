@@ -13,8 +13,9 @@ from ..auth.ticket import TicketAuthenticator
 from ..auth.wampcra import WampCraAuthenticator
 from ..authorization import AllowAll, Permissions, TokenPermissions
 from ..config import GatewayConfig
+from ..engines.base import Engine
 from .broker import Broker
-from .clients import ClientRegistry, MemoryClientStore, MemoryTokenLedger
+from .clients import ClientRegistry
 from .dealer import Dealer
 from .ids import unique_id
 from .meta import MetaApi
@@ -45,24 +46,28 @@ ROLES: dict[str, RoleFeatures] = {
 
 
 class Realm:
-    def __init__(self, config: GatewayConfig) -> None:
+    """A realm, with what outlives a connection kept by `engine` (streams, client records,
+    spent tokens)."""
+
+    def __init__(self, config: GatewayConfig, engine: Engine) -> None:
         self.name = config.realm
         self.config = config
         self.limits = config.limits
         self.roles = ROLES
+        self.engine = engine
         self.sessions: dict[int, Session] = {}
-        self.broker = Broker(self)
+        self.broker = Broker(self, engine.streams, config.history.max_recover)
         self.dealer = Dealer(self)
         self.meta = MetaApi(self)
         self.procedures = RouterProcedures(self)
-        self.clients = ClientRegistry(self, MemoryClientStore())
+        self.clients = ClientRegistry(engine.clients, self.broker, engine.streams, config)
         self._authenticators: dict[str, Callable[[], Authenticator]] = {
             "anonymous": lambda: AnonymousAuthenticator(self.clients),
             "wampcra": lambda: WampCraAuthenticator(config.backends),
         }
         secret = config.secret
         if secret is not None:  # tokens are signed with the shared secret: none, no tickets
-            ledger = MemoryTokenLedger()
+            ledger = engine.tokens
             self._authenticators["ticket"] = lambda: TicketAuthenticator(
                 secret, ledger, self.clients
             )

@@ -69,7 +69,7 @@ def build_ingress(gateway: Gateway) -> Resource:
     config = gateway.config
     if config.secret is None:
         return IngressDisabled()
-    ingress = Ingress(config, config.secret, gateway.realm.broker)
+    ingress = Ingress(config, config.secret, gateway.realm.broker, lambda: gateway.accepting)
     root = IngressRoot()
     root.putChild(b"event", JsonEndpoint(ingress, batch=False))
     root.putChild(b"events", JsonEndpoint(ingress, batch=True))

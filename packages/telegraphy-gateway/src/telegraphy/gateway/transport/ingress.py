@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from telegraphy.core import (
     NONCE_HEADER,
@@ -24,13 +28,14 @@ from telegraphy.core import (
     NonceCache,
     SignatureError,
     channel_topic,
-    event_topic,
+    envelope_topic,
     mint_token,
     read_token,
     validate_envelope,
     verify_request,
 )
 
+from ..engines.base import Accepted, Draft
 from ..errors import GatewayError
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 log = Logger()
 
 JSON_TYPE = b"application/json"
+RETRY_AFTER = b"1"
 PATHS = ("/ingress/event", "/ingress/events", "/ingress/token", "/ingress/xmlrpc")
 DEFAULT_TOKEN_TTL = 60.0
 """Seconds a token from POST /ingress/token lasts when the request gives no ttl (as get_token)."""
@@ -84,8 +90,15 @@ class BoundedBody(io.BytesIO):
 class Ingress:
     """What the endpoints share: the secret, the nonce cache, the limits and the broker."""
 
-    def __init__(self, config: GatewayConfig, secret: str, broker: Broker) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        secret: str,
+        broker: Broker,
+        accepting: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.limits = config.ingress
+        self._accepting = accepting
         self._secret = secret
         self._prefix = config.topic_prefix
         self._channel_prefix = config.channel_prefix
@@ -136,18 +149,28 @@ class Ingress:
             )
         return [_envelope(event, index) for index, event in enumerate(events)]
 
-    def publish(self, envelopes: list[Envelope]) -> dict[str, Any]:
-        """Publish each event on its topic, as the router, with the envelope as the only arg."""
-        for envelope in envelopes:
-            channel = envelope["meta"].get("channel")
-            topic = (
-                event_topic(envelope["name"], self._prefix)
-                if channel is None
-                else channel_topic(channel, self._channel_prefix)
+    def publish(self, envelopes: list[Envelope]) -> Deferred[dict[str, Any]]:
+        """Publish each event on its topic, as the router, with the envelope as the only arg;
+        the answer comes once every event is in history. An event whose id was accepted
+        within the dedupe window is acknowledged again, not published again."""
+        if not self._accepting():
+            return defer.fail(
+                IngressError(
+                    503, "shutting_down", "the gateway is shutting down; retry with another"
+                )
             )
-            self._broker.publish_from_router(topic, [envelope])
-        log.debug("ingress published {count} event(s)", count=len(envelopes))
-        return {"published": len(envelopes), "ids": [e["meta"]["id"] for e in envelopes]}
+        accepted = [
+            self._broker.publish_draft(
+                Draft(
+                    envelope_topic(envelope, self._prefix, self._channel_prefix),
+                    [envelope],
+                    event_id=envelope["meta"]["id"],
+                )
+            )
+            for envelope in envelopes
+        ]
+        done = defer.gatherResults(accepted, consumeErrors=True)
+        return done.addCallbacks(_published, _unavailable)
 
     def token(self, value: object) -> dict[str, Any]:
         """Mint the token a `POST /ingress/token` body asks for (docs/authentication.rst)."""
@@ -156,6 +179,37 @@ class Ingress:
         claims = read_token(self._secret, token)
         log.debug("ingress minted a token for user {user}", user=user)
         return {"token": token, "expires": claims.expires_at}
+
+
+def _published(accepted: list[Accepted]) -> dict[str, Any]:
+    duplicates = sum(a.duplicate for a in accepted)
+    log.debug(
+        "ingress published {count} event(s), {duplicates} already accepted",
+        count=len(accepted) - duplicates,
+        duplicates=duplicates,
+    )
+    return {
+        "published": len(accepted) - duplicates,
+        "duplicates": duplicates,
+        "ids": [a.entry.draft.event_id for a in accepted],
+        "positions": [
+            {"topic": a.entry.topic, "offset": a.entry.offset, "epoch": a.entry.epoch}
+            for a in accepted
+        ],
+    }
+
+
+def _unavailable(failure: Failure) -> NoReturn:
+    failure.trap(defer.FirstError)
+    cause = cast(defer.FirstError, failure.value).subFailure
+    cause.trap(GatewayError)
+    if isinstance(cause.value, IngressError):
+        raise cause.value
+    raise IngressError(
+        503,
+        "unavailable",
+        f"the gateway cannot keep events now ({cause.value}); retry later",
+    )
 
 
 def _token_request(value: object, max_ttl: float) -> tuple[str | None, Grants, float]:
@@ -240,7 +294,28 @@ def refuse(request: Request, error: IngressError) -> bytes:
     )
     if error.status == 405:
         request.setHeader(b"allow", b"POST")
+    if error.status == 503:
+        request.setHeader(b"retry-after", RETRY_AFTER)
     return answer(request, error.status, error.body())
+
+
+def answer_later(request: Request, result: Deferred[Any], render: Any) -> int:
+    """Answer `request` when `result` fires: `render(value)` gives the body, an IngressError
+    becomes its refusal. Nothing is written to a client that has gone."""
+    gone: list[bool] = []
+    request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+    def write(body: bytes) -> None:
+        if not gone:
+            request.write(body)
+            request.finish()
+
+    def refused(failure: Failure) -> None:
+        failure.trap(IngressError)
+        write(refuse(request, cast(IngressError, failure.value)))
+
+    result.addCallback(lambda value: write(render(value))).addErrback(refused)
+    return NOT_DONE_YET
 
 
 def answer(request: Request, status: int, payload: dict[str, Any]) -> bytes:
@@ -280,7 +355,7 @@ class JsonEndpoint(Resource):
         self._ingress = ingress
         self._batch = batch
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         try:
             check_route(request)
             body = self._ingress.body(request)
@@ -289,7 +364,8 @@ class JsonEndpoint(Resource):
             envelopes = self._envelopes(_parse(body))
         except IngressError as e:
             return refuse(request, e)
-        return answer(request, 200, self._ingress.publish(envelopes))
+        published = self._ingress.publish(envelopes)
+        return answer_later(request, published, lambda result: answer(request, 200, result))
 
     def _envelopes(self, value: object) -> list[Envelope]:
         if not isinstance(value, dict):

@@ -21,8 +21,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ..session import Session
+from ..wire import CODECS, Codec
 from .origins import OriginPolicy
-from .wire import CODECS, Codec
 
 if TYPE_CHECKING:
     from ..router.realm import Realm

@@ -11,13 +11,16 @@ HTTP client, and the two methods need none of its dispatch.
 from __future__ import annotations
 
 import xmlrpc.client
-from typing import Any
+from typing import Any, cast
 from xmlrpc.client import Binary, DateTime, Fault
 
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from .ingress import Ingress, IngressError, check_route, log, peer, refuse
+from .ingress import Ingress, IngressError, answer_later, check_route, log, peer, refuse
 
 XML_TYPE = b"text/xml; charset=utf-8"
 
@@ -32,7 +35,7 @@ class XmlRpcEndpoint(Resource):
         super().__init__()  # type: ignore[no-untyped-call]
         self._ingress = ingress
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         try:
             check_route(request)
             body = self._ingress.body(request)
@@ -40,14 +43,25 @@ class XmlRpcEndpoint(Resource):
         except IngressError as e:
             return refuse(request, e)
         try:
-            response: tuple[Any, ...] | Fault = (self._call(body),)
+            result = self._call(body)
         except IngressError as e:
-            self._log_fault(request, e)
-            response = Fault(e.status, str(e))
+            result = defer.fail(e)
+
+        def fault(failure: Failure) -> Fault:
+            failure.trap(IngressError)
+            error = cast(IngressError, failure.value)
+            self._log_fault(request, error)
+            return Fault(error.status, str(error))
+
+        response = result.addCallback(lambda value: (value,)).addErrback(fault)
+        return answer_later(request, response, lambda r: self._respond(request, r))
+
+    @staticmethod
+    def _respond(request: Request, response: tuple[Any, ...] | Fault) -> bytes:
         request.setHeader(b"content-type", XML_TYPE)
         return xmlrpc.client.dumps(response, methodresponse=True, allow_none=True).encode()
 
-    def _call(self, body: bytes) -> dict[str, Any]:
+    def _call(self, body: bytes) -> Deferred[dict[str, Any]]:
         params, method = _parse(body)
         if method == "send_event":
             if len(params) != 1:
@@ -59,7 +73,7 @@ class XmlRpcEndpoint(Resource):
             return self._publish(params[0])
         raise IngressError(404, "no_such_method", f"no method {method!r}: use send_event(s)")
 
-    def _publish(self, events: list[Any]) -> dict[str, Any]:
+    def _publish(self, events: list[Any]) -> Deferred[dict[str, Any]]:
         _refuse_xmlrpc_only_types(events)
         return self._ingress.publish(self._ingress.envelopes(events))
 

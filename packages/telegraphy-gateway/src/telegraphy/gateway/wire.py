@@ -52,6 +52,11 @@ class Codec:
         payload = message.serialize(self._objects)
         return PreparedMessage(payload, self.binary, False, True).payloadHybi
 
+    def frame_raw(self, message: Raw) -> bytes:
+        """The complete WebSocket frame carrying a message given as its raw list."""
+        payload = self._objects.serialize(message)
+        return PreparedMessage(payload, self.binary, False, True).payloadHybi
+
     def decode(self, payload: bytes, binary: bool) -> list[tuple[wamp.Message, Raw]]:
         """Parse one WebSocket message into WAMP messages, each with its raw list.
 

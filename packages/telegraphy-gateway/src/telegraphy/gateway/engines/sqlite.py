@@ -1,0 +1,427 @@
+"""The embedded engine: the memory engine, written through to one SQLite file so that a
+restart keeps history, positions, client records and spent tokens.
+
+Disk work runs in one writer thread that commits whatever has queued up in one transaction
+(group commit), so the reactor never waits on the disk. A publication is delivered and
+acknowledged only after its transaction commits: whatever a subscriber saw, a restart keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorThreads
+from twisted.logger import Logger
+
+from telegraphy.core import Grants
+
+from ..errors import GatewayError
+from ..router.uri import Pattern
+from .base import (
+    Accepted,
+    Audience,
+    ClientRecord,
+    Clock,
+    Draft,
+    Entry,
+    HistoryPolicy,
+    Position,
+    Publisher,
+)
+from .memory import MemoryClientStore, MemoryEngine, MemoryStreams, MemoryTokenLedger, Stream
+
+log = Logger()
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS streams (topic TEXT PRIMARY KEY, epoch TEXT NOT NULL,
+    top INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (topic TEXT NOT NULL, offset INTEGER NOT NULL,
+    time REAL NOT NULL, publication INTEGER NOT NULL, event_id TEXT, payload BLOB NOT NULL,
+    PRIMARY KEY (topic, offset)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accepted (event_id TEXT PRIMARY KEY, topic TEXT NOT NULL,
+    offset INTEGER NOT NULL, expires REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, record TEXT NOT NULL,
+    expires REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (token_id TEXT PRIMARY KEY, expires REAL NOT NULL)
+    WITHOUT ROWID;
+"""
+MAX_BATCH = 2000
+"""Statements groups committed in one transaction at most."""
+
+Statement = tuple[str, tuple[Any, ...]]
+Done = Callable[[BaseException | None], None]
+
+
+class EngineFailed(GatewayError):
+    """The engine could not write; nothing more is accepted until the gateway restarts."""
+
+
+class Writer:
+    """One thread that owns the write connection and commits queued work in batches."""
+
+    def __init__(self, path: Path, threads: IReactorThreads) -> None:
+        self._threads = threads
+        self._queue: queue.SimpleQueue[tuple[list[Statement], Done | None] | None] = (
+            queue.SimpleQueue()
+        )
+        self._failure: BaseException | None = None
+        self._connection = connect(path)
+        self._connection.executescript(SCHEMA)
+        self._stopped: Deferred[None] = Deferred()
+        self._thread = threading.Thread(target=self._run, name="telegraphy-sqlite", daemon=True)
+        self._thread.start()
+
+    def submit(self, statements: list[Statement], done: Done | None = None) -> None:
+        if self._failure is not None:
+            if done is not None:
+                done(EngineFailed(f"the SQLite engine failed earlier: {self._failure}"))
+            return
+        self._queue.put((statements, done))
+
+    def stop(self) -> Deferred[None]:
+        self._queue.put(None)
+        return self._stopped
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._commit(batch)
+        self._connection.close()
+        self._threads.callFromThread(self._stopped.callback, None)
+
+    def _commit(self, batch: list[tuple[list[Statement], Done | None]]) -> None:
+        error: BaseException | None = self._failure
+        if error is None:
+            try:
+                with self._connection:
+                    for statements, _ in batch:
+                        for sql, parameters in statements:
+                            self._connection.execute(sql, parameters)
+            except sqlite3.Error as e:
+                self._failure = error = e
+                self._threads.callFromThread(_log_failure, e)
+        dones = [done for _, done in batch if done is not None]
+        if dones:
+            self._threads.callFromThread(_finish, dones, error)
+
+
+def _log_failure(error: BaseException) -> None:
+    log.critical(
+        "the SQLite engine cannot write ({error}); publications are refused until the gateway "
+        "restarts",
+        error=str(error),
+    )
+
+
+def _finish(dones: list[Done], error: BaseException | None) -> None:
+    failure = None if error is None else EngineFailed(f"the SQLite engine cannot write: {error}")
+    for done in dones:
+        done(failure)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.isolation_level = "DEFERRED"
+    # WAL: readers never block the writer; NORMAL: a commit survives a crash of this process
+    # (the OS has the WAL), though not a power loss between checkpoints.
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+class SqliteStreams(MemoryStreams):
+    def __init__(
+        self,
+        writer: Writer,
+        policy: Callable[[str], HistoryPolicy],
+        dedupe_window: float,
+        clock: Clock,
+    ) -> None:
+        super().__init__(policy, dedupe_window, clock)
+        self._writer = writer
+
+    def _write(self, entry: Entry) -> Deferred[Accepted]:
+        written: Deferred[Accepted] = Deferred()
+        draft = entry.draft
+        stream = self._streams[entry.topic]
+        statements: list[Statement] = [
+            (
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    entry.topic,
+                    entry.offset,
+                    entry.time,
+                    entry.publication,
+                    draft.event_id,
+                    pack(draft),
+                ),
+            ),
+            (
+                "INSERT INTO streams VALUES (?, ?, ?) ON CONFLICT (topic) "
+                "DO UPDATE SET top = excluded.top",
+                (entry.topic, entry.epoch, entry.offset),
+            ),
+            (
+                "DELETE FROM events WHERE topic = ? AND offset <= ?",
+                (entry.topic, entry.offset - stream.policy.size),
+            ),
+        ]
+        if draft.event_id is not None:
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO accepted VALUES (?, ?, ?, ?)",
+                    (draft.event_id, entry.topic, entry.offset, entry.time + self._dedupe_window),
+                )
+            )
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                written.errback(error)
+            else:
+                written.callback(self._delivered(entry))
+
+        self._writer.submit(statements, done)
+        return written
+
+    def load(self, connection: sqlite3.Connection) -> None:
+        """Take up the streams, history and event ids the file holds."""
+        for topic, epoch, top in connection.execute("SELECT topic, epoch, top FROM streams"):
+            self._streams[topic] = Stream(epoch, self._policy(topic), top)
+        rows = connection.execute(
+            "SELECT topic, offset, epoch, time, publication, event_id, payload "
+            "FROM events JOIN streams USING (topic) ORDER BY topic, offset"
+        )
+        for topic, offset, epoch, at, publication, event_id, payload in rows:
+            stream = self._streams[topic]
+            stream.append(Entry(unpack(topic, event_id, payload), offset, epoch, publication, at))
+        for stream in self._streams.values():
+            stream.top = stream.assigned  # the streams table's top, which append() moved
+        now = self._clock()
+        for event_id, topic, offset, expires in connection.execute(
+            "SELECT event_id, topic, offset, expires FROM accepted WHERE expires > ?", (now,)
+        ):
+            self._accepted[event_id] = _known(topic, offset, self._streams.get(topic))
+            self._accepted_expiry.add(event_id, expires)
+        self.expire()
+
+    def expire(self) -> None:
+        firsts = {topic: _first(stream) for topic, stream in self._streams.items()}
+        super().expire()
+        statements: list[Statement] = [
+            ("DELETE FROM events WHERE topic = ? AND offset < ?", (topic, _first(stream)))
+            for topic, stream in self._streams.items()
+            if _first(stream) != firsts[topic]
+        ]
+        statements.append(("DELETE FROM accepted WHERE expires <= ?", (self._clock(),)))
+        self._writer.submit(statements)
+
+
+def _first(stream: Stream) -> int:
+    return stream.entries[0].offset if stream.entries else stream.top + 1
+
+
+def _known(topic: str, offset: int, stream: Stream | None) -> Accepted:
+    """An accepted event id read back from disk: its entry if history still has it."""
+    if stream is not None:
+        for entry in stream.entries:
+            if entry.offset == offset:
+                return Accepted(entry)
+    epoch = stream.epoch if stream is not None else ""
+    return Accepted(Entry(Draft(topic), offset, epoch, 0, 0.0))
+
+
+def pack(draft: Draft) -> bytes:
+    """A draft's payload and publisher as MessagePack (bytes values survive; no pickle)."""
+    publisher = draft.publisher
+    packed: bytes = msgpack.packb(
+        [draft.args, draft.kwargs, None if publisher is None else _publisher_fields(publisher)],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def _publisher_fields(publisher: Publisher) -> list[Any]:
+    audience = publisher.audience
+    return [
+        publisher.session,
+        publisher.authid,
+        publisher.authrole,
+        publisher.client_id,
+        publisher.disclose,
+        publisher.exclude_me,
+        None
+        if audience is None
+        else [
+            audience.exclude,
+            audience.exclude_authid,
+            audience.exclude_authrole,
+            audience.eligible,
+            audience.eligible_authid,
+            audience.eligible_authrole,
+        ],
+    ]
+
+
+def unpack(topic: str, event_id: str | None, payload: bytes) -> Draft:
+    args, kwargs, fields = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    publisher = None
+    if fields is not None:
+        session, authid, authrole, client_id, disclose, exclude_me, audience = fields
+        lists = None if audience is None else Audience(*(_tuple(v) for v in audience))  # type: ignore[arg-type]
+        publisher = Publisher(session, authid, authrole, client_id, disclose, exclude_me, lists)
+    return Draft(topic, args, kwargs, publisher, event_id)
+
+
+def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if value is None else tuple(value)
+
+
+class SqliteClientStore(MemoryClientStore):
+    def __init__(self, writer: Writer, clock: Clock) -> None:
+        super().__init__(clock)
+        self._writer = writer
+
+    def put(self, record: ClientRecord) -> None:
+        super().put(record)
+        self._writer.submit(
+            [
+                (
+                    "INSERT OR REPLACE INTO clients VALUES (?, ?, ?)",
+                    (record.client_id, json.dumps(record_to_json(record)), record.expires_at),
+                )
+            ]
+        )
+
+    def expire(self) -> list[str]:
+        gone = super().expire()
+        if gone:
+            self._writer.submit([("DELETE FROM clients WHERE expires <= ?", (self._clock(),))])
+        return gone
+
+    def load(self, connection: sqlite3.Connection) -> None:
+        rows = connection.execute("SELECT record FROM clients WHERE expires > ?", (self._clock(),))
+        for (text,) in rows:
+            MemoryClientStore.put(self, record_from_json(json.loads(text)))
+
+
+def record_to_json(record: ClientRecord) -> dict[str, Any]:
+    grants = record.grants
+    return {
+        "client_id": record.client_id,
+        "user": record.user,
+        "grants": [
+            list(grants.subscribe_events),
+            list(grants.subscribe_channels),
+            list(grants.publish_channels),
+        ],
+        "expires_at": record.expires_at,
+        "subscriptions": [[p.uri, p.match] for p in record.subscriptions],
+        "persistent": [
+            [p.uri, p.match, {t: [pos.offset, pos.epoch] for t, pos in positions.items()}]
+            for p, positions in record.persistent.items()
+        ],
+        "left_at": record.left_at,
+    }
+
+
+def record_from_json(data: dict[str, Any]) -> ClientRecord:
+    return ClientRecord(
+        client_id=data["client_id"],
+        user=data["user"],
+        grants=Grants(*(tuple(g) for g in data["grants"])),
+        expires_at=data["expires_at"],
+        subscriptions=[Pattern(uri, match) for uri, match in data["subscriptions"]],
+        persistent={
+            Pattern(uri, match): {t: Position(o, e) for t, (o, e) in positions.items()}
+            for uri, match, positions in data["persistent"]
+        },
+        left_at=data["left_at"],
+    )
+
+
+class SqliteTokenLedger(MemoryTokenLedger):
+    def __init__(self, writer: Writer, clock: Clock) -> None:
+        super().__init__(clock)
+        self._writer = writer
+
+    def spend(self, token_id: str, expires_at: float) -> bool:
+        if not super().spend(token_id, expires_at):
+            return False
+        self._writer.submit(
+            [("INSERT OR REPLACE INTO tokens VALUES (?, ?)", (token_id, expires_at))]
+        )
+        return True
+
+    def load(self, connection: sqlite3.Connection) -> None:
+        now = self._clock()
+        for token_id, expires in connection.execute(
+            "SELECT token_id, expires FROM tokens WHERE expires > ?", (now,)
+        ):
+            MemoryTokenLedger.spend(self, token_id, expires)
+
+
+class SqliteEngine(MemoryEngine):
+    """The memory engine with every change written to `path` and read back at start."""
+
+    name = "sqlite"
+
+    def __init__(
+        self,
+        path: Path,
+        policy: Callable[[str], HistoryPolicy],
+        dedupe_window: float,
+        clock: Clock = time.time,
+        reactor: Any = reactor,
+    ) -> None:
+        self.path = path
+        self._writer = Writer(path, reactor)
+        super().__init__(policy, dedupe_window, clock, reactor)
+        self.clients = SqliteClientStore(self._writer, clock)
+        self.tokens = SqliteTokenLedger(self._writer, clock)
+        with connect(path) as connection:
+            self.streams.load(connection)
+            self.clients.load(connection)
+            self.tokens.load(connection)
+        connection.close()
+
+    def _streams(
+        self, policy: Callable[[str], HistoryPolicy], dedupe_window: float, clock: Clock
+    ) -> SqliteStreams:
+        return SqliteStreams(self._writer, policy, dedupe_window, clock)
+
+    streams: SqliteStreams
+    clients: SqliteClientStore
+    tokens: SqliteTokenLedger
+
+    def expire(self) -> None:
+        super().expire()
+        self._writer.submit([("DELETE FROM tokens WHERE expires <= ?", (self._clock_now(),))])
+
+    def _clock_now(self) -> float:
+        return self.streams._clock()
+
+    def stop(self) -> Deferred[None]:
+        super().stop()
+        return self._writer.stop()
