@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from telegraphy.gateway import ConfigError, GatewayConfig, Limits, config_from_mapping, load_config
+from telegraphy.gateway.engines.base import HistoryPolicy
 from telegraphy.gateway.router.uri import Pattern
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "gateway" / "telegraphy.toml"
@@ -23,6 +24,9 @@ def test_example_file_loads() -> None:
     config = load_config(EXAMPLE)
     assert config.backend("demo-backend") is not None
     assert Pattern("telegraphy.public.", "prefix") in config.public
+    assert (config.engine.kind, config.engine.path) == ("sqlite", "telegraphy-gateway.sqlite3")
+    assert config.history.policy("telegraphy.channel.chat.room-1") == HistoryPolicy(200, 86400)
+    assert config.history.policy("telegraphy.event.shop.Order") == HistoryPolicy(1000, 300)
 
 
 def test_every_key() -> None:

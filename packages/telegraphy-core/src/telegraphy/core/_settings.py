@@ -34,6 +34,9 @@ GATEWAY_ONLY_KEYS = frozenset(
         "client_ttl",
         "allowed_origins",
         "token_max_ttl",
+        "persistent_ttl",
+        "engine",
+        "history",
     }
 )
 
