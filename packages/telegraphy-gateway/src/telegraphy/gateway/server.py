@@ -64,6 +64,7 @@ class Gateway:
             "version": __version__,
             "realm": self.realm.name,
             "sessions": len(self.realm.sessions),
+            "engine": self.engine.name,
         }
 
     @defer.inlineCallbacks

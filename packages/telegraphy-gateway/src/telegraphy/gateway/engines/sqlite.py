@@ -198,9 +198,12 @@ class SqliteStreams(MemoryStreams):
 
         def done(error: BaseException | None) -> None:
             if error is not None:
-                written.errback(error)
-            else:
-                written.callback(self._delivered(entry))
+                return written.errback(error)
+            try:
+                accepted = self._delivered(entry)
+            except Exception:  # the fan-out failed: whoever waits for the answer is told
+                return written.errback()
+            written.callback(accepted)
 
         self._writer.submit(statements, done)
         return written

@@ -311,8 +311,10 @@ def answer_later(request: Request, result: Deferred[Any], render: Any) -> int:
             request.finish()
 
     def refused(failure: Failure) -> None:
-        failure.trap(IngressError)
-        write(refuse(request, cast(IngressError, failure.value)))
+        if failure.check(IngressError):
+            return write(refuse(request, cast(IngressError, failure.value)))
+        log.failure("the ingress could not publish", failure)
+        write(refuse(request, IngressError(500, "internal_error", "the gateway failed")))
 
     result.addCallback(lambda value: write(render(value))).addErrback(refused)
     return NOT_DONE_YET
