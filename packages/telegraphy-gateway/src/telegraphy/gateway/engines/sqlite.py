@@ -13,32 +13,26 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgpack
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import Logger
 
-from telegraphy.core import Grants
-
 from ..errors import GatewayError
-from ..router.uri import Pattern
 from .base import (
     Accepted,
-    Audience,
     ClientRecord,
     Clock,
     Draft,
     Entry,
     HistoryPolicy,
-    Position,
-    Publisher,
 )
 from .memory import MemoryClientStore, MemoryEngine, MemoryStreams, MemoryTokenLedger, Stream
+from .serial import pack, record_from_json, record_to_json, unpack
 
 log = Logger()
 
@@ -255,52 +249,6 @@ def _known(topic: str, offset: int, stream: Stream | None) -> Accepted:
     return Accepted(Entry(Draft(topic), offset, epoch, 0, 0.0))
 
 
-def pack(draft: Draft) -> bytes:
-    """A draft's payload and publisher as MessagePack (bytes values survive; no pickle)."""
-    publisher = draft.publisher
-    packed: bytes = msgpack.packb(
-        [draft.args, draft.kwargs, None if publisher is None else _publisher_fields(publisher)],
-        use_bin_type=True,
-    )
-    return packed
-
-
-def _publisher_fields(publisher: Publisher) -> list[Any]:
-    audience = publisher.audience
-    return [
-        publisher.session,
-        publisher.authid,
-        publisher.authrole,
-        publisher.client_id,
-        publisher.disclose,
-        publisher.exclude_me,
-        None
-        if audience is None
-        else [
-            audience.exclude,
-            audience.exclude_authid,
-            audience.exclude_authrole,
-            audience.eligible,
-            audience.eligible_authid,
-            audience.eligible_authrole,
-        ],
-    ]
-
-
-def unpack(topic: str, event_id: str | None, payload: bytes) -> Draft:
-    args, kwargs, fields = msgpack.unpackb(payload, raw=False, strict_map_key=False)
-    publisher = None
-    if fields is not None:
-        session, authid, authrole, client_id, disclose, exclude_me, audience = fields
-        lists = None if audience is None else Audience(*(_tuple(v) for v in audience))  # type: ignore[arg-type]
-        publisher = Publisher(session, authid, authrole, client_id, disclose, exclude_me, lists)
-    return Draft(topic, args, kwargs, publisher, event_id)
-
-
-def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
-    return None if value is None else tuple(value)
-
-
 class SqliteClientStore(MemoryClientStore):
     def __init__(self, writer: Writer, clock: Clock) -> None:
         super().__init__(clock)
@@ -327,41 +275,6 @@ class SqliteClientStore(MemoryClientStore):
         rows = connection.execute("SELECT record FROM clients WHERE expires > ?", (self._clock(),))
         for (text,) in rows:
             MemoryClientStore.put(self, record_from_json(json.loads(text)))
-
-
-def record_to_json(record: ClientRecord) -> dict[str, Any]:
-    grants = record.grants
-    return {
-        "client_id": record.client_id,
-        "user": record.user,
-        "grants": [
-            list(grants.subscribe_events),
-            list(grants.subscribe_channels),
-            list(grants.publish_channels),
-        ],
-        "expires_at": record.expires_at,
-        "subscriptions": [[p.uri, p.match] for p in record.subscriptions],
-        "persistent": [
-            [p.uri, p.match, {t: [pos.offset, pos.epoch] for t, pos in positions.items()}]
-            for p, positions in record.persistent.items()
-        ],
-        "left_at": record.left_at,
-    }
-
-
-def record_from_json(data: dict[str, Any]) -> ClientRecord:
-    return ClientRecord(
-        client_id=data["client_id"],
-        user=data["user"],
-        grants=Grants(*(tuple(g) for g in data["grants"])),
-        expires_at=data["expires_at"],
-        subscriptions=[Pattern(uri, match) for uri, match in data["subscriptions"]],
-        persistent={
-            Pattern(uri, match): {t: Position(o, e) for t, (o, e) in positions.items()}
-            for uri, match, positions in data["persistent"]
-        },
-        left_at=data["left_at"],
-    )
 
 
 class SqliteTokenLedger(MemoryTokenLedger):
