@@ -108,11 +108,17 @@ class Writer:
     def _commit(self, batch: list[tuple[list[Statement], Done | None]]) -> None:
         error: BaseException | None = self._failure
         if error is None:
+            # One executemany per statement, in the order statements first appear: what the
+            # engines write commutes across statements (inserts of distinct keys, upserts in
+            # order, deletes of what is already out of history).
+            grouped: dict[str, list[tuple[Any, ...]]] = {}
+            for statements, _ in batch:
+                for sql, parameters in statements:
+                    grouped.setdefault(sql, []).append(parameters)
             try:
                 with self._connection:
-                    for statements, _ in batch:
-                        for sql, parameters in statements:
-                            self._connection.execute(sql, parameters)
+                    for sql, rows in grouped.items():
+                        self._connection.executemany(sql, rows)
             except sqlite3.Error as e:
                 self._failure = error = e
                 self._threads.callFromThread(_log_failure, e)

@@ -18,7 +18,7 @@ from ..engines.base import Accepted, Audience, Draft, Entry, Publisher, Streams
 from ..errors import InvalidArgument, InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
 from ..wire import Codec, Raw
 from .delivery import event_message, receiver_filter
-from .ids import global_id, unique_id
+from .ids import publication_id, unique_id
 from .recovery import Recovery, Request, parse_request
 from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
@@ -266,7 +266,7 @@ class Broker:
         subscriptions = self.matching(topic)
         if not subscriptions:
             return
-        publication = global_id()
+        publication = publication_id()
         for subscription in subscriptions:
             details = {} if subscription.pattern.match == "exact" else {"topic": topic}
             _fan_out(

@@ -19,7 +19,7 @@ from ..engines.base import Entry, Position, Since, Streams
 from ..engines.base import Recovery as Found
 from ..errors import InvalidArgument
 from .delivery import EVENT, event_message, may_receive
-from .ids import global_id
+from .ids import publication_id
 from .uri import Pattern
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class Recovery:
                 or subscription.pattern.match == "exact"
             ):
                 report.append(_report(recovery, sent))
-        session.send_raw([EVENT, subscription.id, global_id(), {"recovery": report}])
+        session.send_raw([EVENT, subscription.id, publication_id(), {"recovery": report}])
         tops = {r.topic: r.position for r in found}
         self._flush(session, subscription, held, tops)
 
@@ -186,7 +186,7 @@ class Recovery:
         log.failure("recovery failed for session {session}", failure, session=session.id)
         if subscription.has(session):
             gap = {"topic": subscription.pattern.uri, "gap": GAP_UNAVAILABLE, "recovered": 0}
-            session.send_raw([EVENT, subscription.id, global_id(), {"recovery": [gap]}])
+            session.send_raw([EVENT, subscription.id, publication_id(), {"recovery": [gap]}])
             self._flush(session, subscription, held, {})
 
 
