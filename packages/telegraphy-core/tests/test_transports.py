@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import xmlrpc.client
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from ingress_fake import Answer, FakeIngress
 from telegraphy.core import EventError, RejectedError, Settings, TransportError
 from telegraphy.core._settings import TRANSPORTS as TRANSPORT_CHOICES
 from telegraphy.core.transports import TRANSPORTS, HttpTransport, XmlRpcTransport
+from telegraphy.core.transports._xmlrpc import _fault_error
 
 MakeSettings = Callable[..., Settings]
 MakeEnvelope = Callable[..., dict[str, Any]]
@@ -183,3 +185,20 @@ def test_xmlrpc_refuses_integers_beyond_32_bits_before_queueing(
     with pytest.raises(EventError, match="32-bit"):
         transport.check(make_envelope(1, nested=[{"x": 2**31}]))
     opened(HttpTransport(make_settings("http://127.0.0.1:9"))).check(make_envelope(2**40))
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "misconfigured"),
+    [
+        (503, TransportError, False),  # the gateway cannot keep events now, or is stopping
+        (429, TransportError, False),
+        (404, TransportError, True),
+        (422, RejectedError, None),
+    ],
+)
+def test_xmlrpc_faults_that_pass_are_retried_quietly(
+    code: int, kind: type[Exception], misconfigured: bool | None
+) -> None:
+    error = _fault_error(xmlrpc.client.Fault(code, "why"))
+    assert type(error) is kind
+    assert getattr(error, "misconfigured", None) is misconfigured

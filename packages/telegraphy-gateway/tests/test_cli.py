@@ -32,6 +32,15 @@ def test_bad_configuration_stops_with_a_message(tmp_path: Path) -> None:
     assert "backends[0].secret is too short" in result.stderr
 
 
+def test_an_engine_file_that_cannot_be_opened_stops_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(f'[engine]\npath = "{tmp_path / "missing" / "dir" / "t.sqlite3"}"\n')
+    result = run("--config", str(path), "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert "configuration error: [engine] cannot open SQLite file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bad_option_value_stops_with_a_message() -> None:
     result = run("--realm", "not a uri")
     assert result.returncode == 2 and "realm must be a WAMP URI" in result.stderr

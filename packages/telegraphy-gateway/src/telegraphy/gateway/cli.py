@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         serve(config)
+    except ConfigError as e:  # found at start: the engine's file cannot be opened
+        print(f"telegraphy-gateway: configuration error: {e}", file=sys.stderr)
+        return 2
     except CannotListen as e:
         print(f"telegraphy-gateway: cannot listen: {e}", file=sys.stderr)
         return 1

@@ -16,6 +16,9 @@ from .._settings import Settings
 from .._signing import sign_request
 from ._http import REJECTED_STATUSES, error_for_status
 
+PASSING_STATUSES = frozenset({429, 503})
+"""Faults that pass: the gateway is busy or stopping, and a retry will get through."""
+
 XMLRPC_PATH = "/ingress/xmlrpc"
 # XML-RPC's <int> is 32 bits; xmlrpc.client refuses larger ones.
 INT_RANGE = range(-(2**31), 2**31)
@@ -100,5 +103,7 @@ def _fault_error(fault: xmlrpc.client.Fault) -> Exception:
     message = f"gateway answered fault {fault.faultCode}: {fault.faultString}"
     if fault.faultCode in REJECTED_STATUSES:
         return RejectedError(message)
+    if fault.faultCode in PASSING_STATUSES:  # busy, stopping, or cannot keep events now
+        return TransportError(message)
     # Any other fault (an unknown method, a failure inside the gateway) needs a person.
     return TransportError(message, misconfigured=True)
