@@ -29,18 +29,19 @@ var Emitter = class {
     if (list) this.listeners[name] = listener ? list.filter((l) => l !== listener) : [];
   }
   emit(name, value) {
-    for (const listener of this.listeners[name] ?? []) {
-      try {
-        listener(value);
-      } catch (e) {
-        reportLater(e);
-      }
-    }
+    for (const listener of this.listeners[name] ?? []) safely(() => listener(value));
   }
   listening(name) {
     return (this.listeners[name]?.length ?? 0) > 0;
   }
 };
+function safely(fn) {
+  try {
+    fn();
+  } catch (e) {
+    reportLater(e);
+  }
+}
 function reportLater(error) {
   setTimeout(() => {
     throw error;
@@ -165,8 +166,7 @@ var Session = class {
     this.send([HELLO, realm, { roles: ROLES, authmethods, authextra }]);
   }
   /** Calls `done` synchronously with the reply: an EVENT may follow SUBSCRIBED in one chunk. */
-  subscribe(topic, match, done) {
-    const options = match === "exact" ? {} : { match };
+  subscribe(topic, options, done) {
     this.request(SUBSCRIBE, [options, topic], {
       resolve: (m) => done(null, m[2]),
       reject: (e) => done(e, 0)
@@ -299,6 +299,7 @@ function topicOf(name, prefix) {
   return { topic: `${prefix}.${name}`, match: "exact" };
 }
 var keyOf = (topic, match) => `${match} ${topic}`;
+var isRecovery = (type) => type === "recovered" || type === "gap";
 var Subscription = class {
   constructor(name, topic, match, owner) {
     this.name = name;
@@ -306,20 +307,21 @@ var Subscription = class {
     this.match = match;
     this.owner = owner;
     this.handlers = [];
+    this.watchers = [];
     this.ready = new Promise((resolve, reject) => this.settle = [resolve, reject]);
     this.ready.catch(() => {
     });
   }
-  /** Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*'). */
   on(type, handler) {
-    this.handlers.push([type, handler]);
+    if (isRecovery(type)) this.watchers.push([type, handler]);
+    else this.handlers.push([type, handler]);
     return this;
   }
   /** Remove `handler` (or every handler) for `type` (or for every type). */
   off(type, handler) {
-    this.handlers = this.handlers.filter(
-      ([t, h]) => !((type === void 0 || t === type) && (handler === void 0 || h === handler))
-    );
+    const keep = ([t, h]) => !((type === void 0 || t === type) && (handler === void 0 || h === handler));
+    this.handlers = this.handlers.filter(keep);
+    this.watchers = this.watchers.filter(keep);
     return this;
   }
   /** Stop receiving; the WAMP subscription ends when no subscription of the page needs it. */
@@ -330,13 +332,12 @@ var Subscription = class {
   deliver(event, details) {
     const type = event?.meta?.event_type;
     for (const [t, handler] of this.handlers) {
-      if (t !== "*" && t !== type) continue;
-      try {
-        handler(event, details);
-      } catch (e) {
-        reportLater(e);
-      }
+      if (t === "*" || t === type) safely(() => handler(event, details));
     }
+  }
+  /** @internal */
+  notify(kind, info) {
+    for (const [t, watcher] of this.watchers) if (t === kind) safely(() => watcher(info));
   }
   /** @internal */
   settled(error) {
@@ -350,8 +351,8 @@ var Channel = class {
     this.topic = topic;
     this.owner = owner;
   }
-  subscribe(handler) {
-    return this.owner.subscribeTo(this.name, "channel", handler);
+  subscribe(handler, options) {
+    return this.owner.subscribeTo(this.name, "channel", handler, options);
   }
   on(type, handler) {
     return this.subscribe().on(type, handler);
@@ -360,10 +361,16 @@ var Channel = class {
   publish(data, options = {}) {
     return this.owner.publishTo(this.name, this.topic, data, options);
   }
+  /** The channel's last `limit` messages the gateway keeps, oldest first. */
+  history(limit = 100) {
+    return this.owner.historyOf(this.name, "channel", limit);
+  }
 };
 
 // src/client.ts
 var HEARTBEAT_PROCEDURE = "telegraphy.subscriptions";
+var HISTORY_PROCEDURE = "telegraphy.history";
+var MAX_POSITIONS = 1e3;
 var LOST = "telegraphy.error.connection_lost";
 var DENIED = "wamp.error.authentication_denied";
 var defaultInstance = null;
@@ -404,15 +411,15 @@ var Telegraphy = class _Telegraphy extends Emitter {
   static configure(options) {
     return _Telegraphy.default.configure(options);
   }
-  static register(name, handler) {
-    return _Telegraphy.default.register(name, handler);
+  static register(name, handler, options) {
+    return _Telegraphy.default.register(name, handler, options);
   }
   static unregister(name, handler) {
     return _Telegraphy.default.unregister(name, handler);
   }
   /** Calls `handler` with every event named `name` (`app.Model`, or `app.*`). */
-  register(name, handler) {
-    this.registry.push([name, handler, this.subscribe(name, handler)]);
+  register(name, handler, options) {
+    this.registry.push([name, handler, this.subscribe(name, handler, options)]);
     return this;
   }
   /** Stops calling `handler` (or every handler registered) for `name`. */
@@ -435,8 +442,12 @@ var Telegraphy = class _Telegraphy extends Emitter {
     else this.connect();
     return this;
   }
-  subscribe(name, handler) {
-    return this.subscribeTo(name, "event", handler);
+  subscribe(name, handler, options) {
+    return this.subscribeTo(name, "event", handler, options);
+  }
+  /** The last `limit` events named `name` the gateway keeps, oldest first. */
+  history(name, limit = 100) {
+    return this.historyOf(name, "event", limit);
   }
   channel(name) {
     const { topic } = topicOf(name, this.prefix("channel"));
@@ -464,19 +475,24 @@ var Telegraphy = class _Telegraphy extends Emitter {
     } else this.emit("closed", { code: 1e3, reason: "closed by the client", willReconnect: false });
   }
   /** @internal */
-  subscribeTo(name, kind, handler) {
+  subscribeTo(name, kind, handler, options = {}) {
     const { topic, match } = topicOf(name, this.prefix(kind));
     const key = keyOf(topic, match);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { topic, match, id: null, pending: false, subs: /* @__PURE__ */ new Set() };
+      entry = newEntry(name, topic, match, options.since, !this.everOpen);
       this.entries.set(key, entry);
     }
+    const upgrade = options.persistent === true && !entry.persistent;
+    entry.persistent || (entry.persistent = upgrade);
     const subscription = new Subscription(name, topic, match, this);
     if (handler) subscription.on("*", handler);
     entry.subs.add(subscription);
     if (entry.id !== null) subscription.settled();
-    else if (this.session?.established && !entry.pending) this.subscribeEntry(this.session, entry);
+    const session = this.session;
+    if (session?.established && !entry.pending && (entry.id === null || upgrade)) {
+      this.subscribeEntry(session, entry);
+    }
     this.connect();
     return subscription;
   }
@@ -496,6 +512,14 @@ var Telegraphy = class _Telegraphy extends Emitter {
     const meta = { event_type: options.eventType ?? "message", timestamp: (/* @__PURE__ */ new Date()).toISOString(), id: newId() };
     const session = await this.opened();
     await session.publish(topic, [{ name, meta, data }], options.echo ? { exclude_me: false } : {});
+  }
+  /** @internal */
+  async historyOf(name, kind, limit) {
+    const { topic, match } = topicOf(name, this.prefix(kind));
+    if (match !== "exact") throw new TypeError(`Telegraphy: no history for a pattern: ${name}`);
+    const session = await this.opened();
+    const [result] = await session.call(HISTORY_PROCEDURE, [topic, limit]);
+    return result.events.map((e) => e.args[0] ?? e.kwargs);
   }
   // -- connecting -----------------------------------------------------------------------
   prefix(kind) {
@@ -526,6 +550,10 @@ var Telegraphy = class _Telegraphy extends Emitter {
       token = await this.freshToken().catch((e) => (this.emit("error", e), null));
     }
     const extra = this.clientId ? { previous_session: this.clientId } : {};
+    if (this.clientId) {
+      const recover = recoverOf(this.entries.values(), this.everOpen ? void 0 : this.options.since);
+      if (recover) extra.recover = recover;
+    }
     if (token) return { methods: ["ticket"], token, extra };
     if (this.clientId && this.method !== "anonymous") {
       return { methods: ["ticket", "anonymous"], token: "", extra };
@@ -548,7 +576,7 @@ var Telegraphy = class _Telegraphy extends Emitter {
     const session = new Session(socket, {
       welcome: (details) => this.welcomed(session, details, auth),
       challenge: (method) => method === "ticket" ? auth.token ?? "" : "",
-      event: (id, args, kwargs, details) => this.deliver(id, args[0] ?? kwargs, details),
+      event: (id, args, kwargs, details) => this.deliver(id, args, kwargs, details),
       revoked: (id) => this.revoked(id),
       ended: (ending) => this.ended(session, ending, auth)
     });
@@ -582,7 +610,8 @@ var Telegraphy = class _Telegraphy extends Emitter {
     const { authid, authrole } = details;
     this.emit("open", { session: session.id, authid, authrole, clientId: this.clientId, resumed });
     if (resumed) this.emit("resumed", { clientId: this.clientId });
-    if (resumed && extra.missed_events !== "none") this.emit("missed", { reason: "unknown" });
+    const known = extra.missed_events === "none" || extra.missed_events === "recovering";
+    if (resumed && !known) this.emit("missed", { reason: "unknown" });
     else if (!resumed && missedBefore) {
       this.emit("missed", { reason: "not-resumed", message: this.refusal });
     }
@@ -662,18 +691,22 @@ var Telegraphy = class _Telegraphy extends Emitter {
   }
   // -- subscriptions --------------------------------------------------------------------
   syncSubscriptions(session, restored = []) {
-    for (const { id, topic, match } of restored) {
+    for (const { id, topic, match, persistent } of restored) {
       const entry = this.entries.get(keyOf(topic, match));
-      if (entry && entry.id === null) this.adopt(entry, id);
-      else session.unsubscribe(id).catch(noop);
+      if (entry && entry.id === null) {
+        this.adopt(entry, id);
+        if (entry.persistent && !persistent) this.subscribeEntry(session, entry);
+      } else session.unsubscribe(id).catch(noop);
     }
     for (const entry of this.entries.values()) {
       if (entry.id === null && !entry.pending) this.subscribeEntry(session, entry);
     }
   }
   subscribeEntry(session, entry) {
+    const pageSince = entry.early ? this.options.since : void 0;
+    const options = subscribeOptions(entry, entry.fresh ? entry.since ?? pageSince : void 0);
     entry.pending = true;
-    session.subscribe(entry.topic, entry.match, (error, id) => {
+    session.subscribe(entry.topic, options, (error, id) => {
       if (session !== this.session || !session.established) return;
       entry.pending = false;
       if (error) {
@@ -681,18 +714,42 @@ var Telegraphy = class _Telegraphy extends Emitter {
         for (const subscription of entry.subs) subscription.settled(error);
         return this.emit("error", error);
       }
-      if (entry.subs.size > 0) return this.adopt(entry, id);
-      this.entries.delete(keyOf(entry.topic, entry.match));
-      session.unsubscribe(id).catch(noop);
+      if (entry.subs.size === 0) {
+        this.entries.delete(keyOf(entry.topic, entry.match));
+        return void session.unsubscribe(id).catch(noop);
+      }
+      this.adopt(entry, id);
+      if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
     });
   }
   adopt(entry, id) {
     entry.id = id;
+    entry.fresh = false;
     this.byId.set(id, entry);
     for (const subscription of entry.subs) subscription.settled();
   }
-  deliver(id, event, details) {
-    for (const subscription of this.byId.get(id)?.subs ?? []) subscription.deliver(event, details);
+  deliver(id, args, kwargs, details) {
+    const entry = this.byId.get(id);
+    if (!entry) return;
+    if (args.length === 0 && Array.isArray(details.recovery)) return this.report(entry, details.recovery);
+    const topic = typeof details.topic === "string" ? details.topic : entry.topic;
+    if (!advance(entry, topic, details.offset, details.epoch)) return;
+    const event = args[0] ?? kwargs;
+    for (const subscription of entry.subs) subscription.deliver(event, details);
+  }
+  report(entry, report) {
+    for (const { topic, offset, epoch, recovered, gap } of report) {
+      advance(entry, topic, offset, epoch);
+      const name = entry.name;
+      if (gap) {
+        const at = typeof offset === "number" ? { offset, epoch } : {};
+        this.tell(entry, "gap", { name, topic, reason: gap, ...at });
+      } else this.tell(entry, "recovered", { name, topic, count: recovered ?? 0 });
+    }
+  }
+  tell(entry, kind, info) {
+    for (const subscription of entry.subs) subscription.notify(kind, info);
+    this.emit(kind, info);
   }
   revoked(id) {
     const entry = this.byId.get(id);
@@ -701,6 +758,39 @@ var Telegraphy = class _Telegraphy extends Emitter {
     this.emit("error", new WampError("telegraphy.error.subscription_revoked", [entry?.topic]));
   }
 };
+function newEntry(name, topic, match, since, early) {
+  const positions = /* @__PURE__ */ new Map();
+  const state = { id: null, pending: false, persistent: false, fresh: true };
+  return { name, topic, match, subs: /* @__PURE__ */ new Set(), since, early, positions, ...state };
+}
+function advance(entry, topic, offset, epoch) {
+  if (typeof offset !== "number" || typeof epoch !== "string") return true;
+  const kept = entry.positions.get(topic);
+  if (kept && kept.epoch === epoch && offset <= kept.offset) return false;
+  entry.positions.set(topic, { offset, epoch });
+  return true;
+}
+function recoverOf(entries, since) {
+  const positions = {};
+  let count = 0;
+  for (const entry of entries) {
+    for (const [topic, position] of entry.positions) {
+      const other = positions[topic];
+      if (other && (other.epoch !== position.epoch || other.offset <= position.offset)) continue;
+      if (!other && count++ >= MAX_POSITIONS) continue;
+      positions[topic] = position;
+    }
+  }
+  if (count > 0) return since === void 0 ? { positions } : { positions, since };
+  return since === void 0 ? null : { since };
+}
+function subscribeOptions(entry, since) {
+  const options = entry.match === "exact" ? {} : { match: entry.match };
+  if (entry.persistent) options.persistent = true;
+  const recover = entry.id === null && recoverOf([entry], entry.positions.size ? void 0 : since);
+  if (recover) options.recover = recover;
+  return options;
+}
 function newId() {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
@@ -710,6 +800,7 @@ export {
   COOKIE,
   Channel,
   HEARTBEAT_PROCEDURE,
+  HISTORY_PROCEDURE,
   RECONNECT_DEFAULTS,
   Subscription,
   Telegraphy,

@@ -10,9 +10,14 @@ import {
   keyOf,
   Subscription,
   topicOf,
+  type GapReason,
   type Handler,
   type Match,
+  type Position,
   type PublishOptions,
+  type RecoveryEvents,
+  type SubscribeOptions,
+  type TEvent,
 } from './subscription';
 import { WampError, type Dict } from './wamp';
 
@@ -50,6 +55,11 @@ export interface TelegraphyOptions {
   WebSocket?: WebSocketClass;
   /** Where the client id is kept between page loads (default: the cookie in a browser). */
   store?: ClientStore;
+  /**
+   * Unix seconds at which the page read its data (the template helpers set it): the first
+   * subscribe of each subscription has the gateway replay what was published from then on.
+   */
+  since?: number;
 }
 
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -62,7 +72,7 @@ export interface OpenInfo {
   resumed: boolean;
 }
 
-export interface TelegraphyEvents {
+export interface TelegraphyEvents extends RecoveryEvents {
   connecting: { attempt: number };
   open: OpenInfo;
   closed: { code: number; reason: string; error?: WampError; willReconnect: boolean };
@@ -74,6 +84,9 @@ export interface TelegraphyEvents {
 
 /** The router procedure the heartbeat calls: any answer, even an error, proves the link. */
 export const HEARTBEAT_PROCEDURE = 'telegraphy.subscriptions';
+export const HISTORY_PROCEDURE = 'telegraphy.history';
+/** The most topics one recovery request may name (the gateway's limit). */
+const MAX_POSITIONS = 1000;
 const LOST = 'telegraphy.error.connection_lost';
 const DENIED = 'wamp.error.authentication_denied';
 
@@ -84,17 +97,42 @@ interface Auth {
 }
 
 interface Entry {
+  name: string;
   topic: string;
   match: Match;
   id: number | null;
   pending: boolean;
   subs: Set<Subscription>;
+  /** Some subscription of the page asked the gateway to keep this one for the client. */
+  persistent: boolean;
+  /** Never subscribed nor restored yet: its first SUBSCRIBE may ask for `since`. */
+  fresh: boolean;
+  /** `recover.since` for the first SUBSCRIBE, when the subscribe call gave one. */
+  since: number | undefined;
+  /** Made before the first connection opened: the page's data was read for it (`since`). */
+  early: boolean;
+  /** The position of the last event delivered, per topic (several under a pattern). */
+  positions: Map<string, Position>;
 }
 
 interface Restored {
   id: number;
   topic: string;
   match: string;
+  persistent?: boolean;
+}
+
+/** One topic of a recovery report (an EVENT without args whose details carry `recovery`). */
+interface Report {
+  topic: string;
+  offset?: number;
+  epoch?: string;
+  recovered?: number;
+  gap?: GapReason | null;
+}
+
+interface History {
+  events: { args: unknown[]; kwargs: Dict }[];
 }
 
 let defaultInstance: Telegraphy | null = null;
@@ -145,8 +183,8 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     return Telegraphy.default.configure(options);
   }
 
-  static register(name: string, handler: Handler): Telegraphy {
-    return Telegraphy.default.register(name, handler);
+  static register(name: string, handler: Handler, options?: SubscribeOptions): Telegraphy {
+    return Telegraphy.default.register(name, handler, options);
   }
 
   static unregister(name: string, handler?: Handler): Telegraphy {
@@ -154,8 +192,8 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   }
 
   /** Calls `handler` with every event named `name` (`app.Model`, or `app.*`). */
-  register(name: string, handler: Handler): this {
-    this.registry.push([name, handler, this.subscribe(name, handler)]);
+  register(name: string, handler: Handler, options?: SubscribeOptions): this {
+    this.registry.push([name, handler, this.subscribe(name, handler, options)]);
     return this;
   }
 
@@ -182,8 +220,17 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     return this;
   }
 
-  subscribe<Data = any>(name: string, handler?: Handler<Data>): Subscription<Data> {
-    return this.subscribeTo(name, 'event', handler);
+  subscribe<Data = any>(
+    name: string,
+    handler?: Handler<Data>,
+    options?: SubscribeOptions,
+  ): Subscription<Data> {
+    return this.subscribeTo(name, 'event', handler, options);
+  }
+
+  /** The last `limit` events named `name` the gateway keeps, oldest first. */
+  history<Data = any>(name: string, limit = 100): Promise<TEvent<Data>[]> {
+    return this.historyOf(name, 'event', limit);
   }
 
   channel<Data = any>(name: string): Channel<Data> {
@@ -216,19 +263,29 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   }
 
   /** @internal */
-  subscribeTo(name: string, kind: 'event' | 'channel', handler?: Handler): Subscription {
+  subscribeTo(
+    name: string,
+    kind: 'event' | 'channel',
+    handler?: Handler,
+    options: SubscribeOptions = {},
+  ): Subscription {
     const { topic, match } = topicOf(name, this.prefix(kind));
     const key = keyOf(topic, match);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { topic, match, id: null, pending: false, subs: new Set() };
+      entry = newEntry(name, topic, match, options.since, !this.everOpen);
       this.entries.set(key, entry);
     }
+    const upgrade = options.persistent === true && !entry.persistent;
+    entry.persistent ||= upgrade;
     const subscription = new Subscription(name, topic, match, this);
     if (handler) subscription.on('*', handler);
     entry.subs.add(subscription);
     if (entry.id !== null) subscription.settled();
-    else if (this.session?.established && !entry.pending) this.subscribeEntry(this.session, entry);
+    const session = this.session;
+    if (session?.established && !entry.pending && (entry.id === null || upgrade)) {
+      this.subscribeEntry(session, entry);
+    }
     this.connect();
     return subscription;
   }
@@ -250,6 +307,15 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     const meta = { event_type: options.eventType ?? 'message', timestamp: new Date().toISOString(), id: newId() };
     const session = await this.opened();
     await session.publish(topic, [{ name, meta, data }], options.echo ? { exclude_me: false } : {});
+  }
+
+  /** @internal */
+  async historyOf(name: string, kind: 'event' | 'channel', limit: number): Promise<TEvent[]> {
+    const { topic, match } = topicOf(name, this.prefix(kind));
+    if (match !== 'exact') throw new TypeError(`Telegraphy: no history for a pattern: ${name}`);
+    const session = await this.opened();
+    const [result] = (await session.call(HISTORY_PROCEDURE, [topic, limit])) as [History];
+    return result.events.map((e) => (e.args[0] ?? e.kwargs) as TEvent);
   }
 
   // -- connecting -----------------------------------------------------------------------
@@ -288,6 +354,11 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
       token = await this.freshToken().catch((e: Error) => (this.emit('error', e), null));
     }
     const extra: Dict = this.clientId ? { previous_session: this.clientId } : {};
+    if (this.clientId) {
+      // A page load resuming its cookie's client has no positions yet: its render time has.
+      const recover = recoverOf(this.entries.values(), this.everOpen ? undefined : this.options.since);
+      if (recover) extra.recover = recover;
+    }
     if (token) return { methods: ['ticket'], token, extra };
     if (this.clientId && this.method !== 'anonymous') {
       return { methods: ['ticket', 'anonymous'], token: '', extra }; // resume only
@@ -311,7 +382,7 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     const session: Session = new Session(socket, {
       welcome: (details) => this.welcomed(session, details, auth),
       challenge: (method) => (method === 'ticket' ? (auth.token ?? '') : ''),
-      event: (id, args, kwargs, details) => this.deliver(id, args[0] ?? kwargs, details),
+      event: (id, args, kwargs, details) => this.deliver(id, args, kwargs, details),
       revoked: (id) => this.revoked(id),
       ended: (ending) => this.ended(session, ending, auth),
     });
@@ -346,7 +417,9 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     const { authid, authrole } = details;
     this.emit('open', { session: session.id, authid, authrole, clientId: this.clientId, resumed });
     if (resumed) this.emit('resumed', { clientId: this.clientId as string });
-    if (resumed && extra.missed_events !== 'none') this.emit('missed', { reason: 'unknown' });
+    // 'recovering': every restored subscription gets a recovery report instead.
+    const known = extra.missed_events === 'none' || extra.missed_events === 'recovering';
+    if (resumed && !known) this.emit('missed', { reason: 'unknown' });
     else if (!resumed && missedBefore) {
       this.emit('missed', { reason: 'not-resumed', message: this.refusal });
     }
@@ -437,10 +510,12 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   // -- subscriptions --------------------------------------------------------------------
 
   private syncSubscriptions(session: Session, restored: Restored[] = []): void {
-    for (const { id, topic, match } of restored) {
+    for (const { id, topic, match, persistent } of restored) {
       const entry = this.entries.get(keyOf(topic, match));
-      if (entry && entry.id === null) this.adopt(entry, id);
-      else session.unsubscribe(id).catch(noop); // the page let go of it while away
+      if (entry && entry.id === null) {
+        this.adopt(entry, id);
+        if (entry.persistent && !persistent) this.subscribeEntry(session, entry);
+      } else session.unsubscribe(id).catch(noop); // the page let go of it while away
     }
     for (const entry of this.entries.values()) {
       if (entry.id === null && !entry.pending) this.subscribeEntry(session, entry);
@@ -448,8 +523,12 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   }
 
   private subscribeEntry(session: Session, entry: Entry): void {
+    // The page's `since` covers what the page rendered: the subscriptions made as it loaded,
+    // not one made later (a room joined minutes after) that would replay minutes of history.
+    const pageSince = entry.early ? this.options.since : undefined;
+    const options = subscribeOptions(entry, entry.fresh ? (entry.since ?? pageSince) : undefined);
     entry.pending = true;
-    session.subscribe(entry.topic, entry.match, (error, id) => {
+    session.subscribe(entry.topic, options, (error, id) => {
       if (session !== this.session || !session.established) return;
       entry.pending = false;
       if (error) {
@@ -457,20 +536,47 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
         for (const subscription of entry.subs) subscription.settled(error);
         return this.emit('error', error);
       }
-      if (entry.subs.size > 0) return this.adopt(entry, id);
-      this.entries.delete(keyOf(entry.topic, entry.match));
-      session.unsubscribe(id).catch(noop);
+      if (entry.subs.size === 0) {
+        this.entries.delete(keyOf(entry.topic, entry.match));
+        return void session.unsubscribe(id).catch(noop);
+      }
+      this.adopt(entry, id);
+      // Asked for while the SUBSCRIBE was on its way: subscribing again makes it persistent.
+      if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
     });
   }
 
   private adopt(entry: Entry, id: number): void {
     entry.id = id;
+    entry.fresh = false;
     this.byId.set(id, entry);
     for (const subscription of entry.subs) subscription.settled();
   }
 
-  private deliver(id: number, event: any, details: Dict): void {
-    for (const subscription of this.byId.get(id)?.subs ?? []) subscription.deliver(event, details);
+  private deliver(id: number, args: unknown[], kwargs: Dict, details: Dict): void {
+    const entry = this.byId.get(id);
+    if (!entry) return;
+    if (args.length === 0 && Array.isArray(details.recovery)) return this.report(entry, details.recovery);
+    const topic = typeof details.topic === 'string' ? details.topic : entry.topic;
+    if (!advance(entry, topic, details.offset, details.epoch)) return; // delivered already
+    const event = (args[0] ?? kwargs) as TEvent;
+    for (const subscription of entry.subs) subscription.deliver(event, details);
+  }
+
+  private report(entry: Entry, report: Report[]): void {
+    for (const { topic, offset, epoch, recovered, gap } of report) {
+      advance(entry, topic, offset, epoch); // so that a gap is not reported again
+      const name = entry.name;
+      if (gap) {
+        const at = typeof offset === 'number' ? { offset, epoch } : {};
+        this.tell(entry, 'gap', { name, topic, reason: gap, ...at });
+      } else this.tell(entry, 'recovered', { name, topic, count: recovered ?? 0 });
+    }
+  }
+
+  private tell<K extends keyof RecoveryEvents>(entry: Entry, kind: K, info: RecoveryEvents[K]): void {
+    for (const subscription of entry.subs) subscription.notify(kind, info);
+    this.emit(kind, info as TelegraphyEvents[K]);
   }
 
   private revoked(id: number): void {
@@ -479,6 +585,50 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     if (entry) entry.id = null;
     this.emit('error', new WampError('telegraphy.error.subscription_revoked', [entry?.topic]));
   }
+}
+
+function newEntry(
+  name: string, topic: string, match: Match, since: number | undefined, early: boolean,
+): Entry {
+  const positions = new Map<string, Position>();
+  const state = { id: null, pending: false, persistent: false, fresh: true };
+  return { name, topic, match, subs: new Set(), since, early, positions, ...state };
+}
+
+/** Keep `topic`'s position; false when the event is not past it (a duplicate). */
+function advance(entry: Entry, topic: string, offset: unknown, epoch: unknown): boolean {
+  if (typeof offset !== 'number' || typeof epoch !== 'string') return true; // no position: meta events
+  const kept = entry.positions.get(topic);
+  if (kept && kept.epoch === epoch && offset <= kept.offset) return false;
+  entry.positions.set(topic, { offset, epoch });
+  return true;
+}
+
+/** The `recover` option for `entries`: where they stand, and (for topics without) `since`. */
+function recoverOf(entries: Iterable<Entry>, since?: number): Dict | null {
+  const positions: Record<string, Position> = {};
+  let count = 0;
+  for (const entry of entries) {
+    for (const [topic, position] of entry.positions) {
+      const other = positions[topic];
+      // An exact and a pattern subscription may stand apart on one topic: the earlier wins,
+      // and the one further on drops what it already delivered.
+      if (other && (other.epoch !== position.epoch || other.offset <= position.offset)) continue;
+      if (!other && count++ >= MAX_POSITIONS) continue;
+      positions[topic] = position;
+    }
+  }
+  if (count > 0) return since === undefined ? { positions } : { positions, since };
+  return since === undefined ? null : { since };
+}
+
+function subscribeOptions(entry: Entry, since: number | undefined): Dict {
+  const options: Dict = entry.match === 'exact' ? {} : { match: entry.match };
+  if (entry.persistent) options.persistent = true;
+  // Live on this session already, the subscription only changes its persistence.
+  const recover = entry.id === null && recoverOf([entry], entry.positions.size ? undefined : since);
+  if (recover) options.recover = recover;
+  return options;
 }
 
 function newId(): string {

@@ -16,13 +16,7 @@ export class Emitter<Events extends object> {
   }
 
   protected emit<K extends keyof Events>(name: K, value: Events[K]): void {
-    for (const listener of this.listeners[name] ?? []) {
-      try {
-        listener(value);
-      } catch (e) {
-        reportLater(e);
-      }
-    }
+    for (const listener of this.listeners[name] ?? []) safely(() => listener(value));
   }
 
   protected listening(name: keyof Events): boolean {
@@ -30,8 +24,17 @@ export class Emitter<Events extends object> {
   }
 }
 
+/** Call `fn`; what it throws is reported without stopping the caller's loop. */
+export function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    reportLater(e);
+  }
+}
+
 /** Rethrow outside our call stack: the page sees its own bug, our state stays consistent. */
-export function reportLater(error: unknown): void {
+function reportLater(error: unknown): void {
   setTimeout(() => {
     throw error;
   });

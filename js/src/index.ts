@@ -3,6 +3,7 @@
 export { backoffDelay, RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff';
 export {
   HEARTBEAT_PROCEDURE,
+  HISTORY_PROCEDURE,
   Telegraphy,
   type HeartbeatOptions,
   type OpenInfo,
@@ -16,9 +17,15 @@ export type { SocketLike } from './session';
 export {
   Channel,
   Subscription,
+  type Gap,
+  type GapReason,
   type Handler,
   type Match,
+  type Position,
   type PublishOptions,
+  type Recovered,
+  type RecoveryEvents,
+  type SubscribeOptions,
   type TEvent,
 } from './subscription';
 export { WampError } from './wamp';

@@ -78,8 +78,7 @@ export class Session {
   }
 
   /** Calls `done` synchronously with the reply: an EVENT may follow SUBSCRIBED in one chunk. */
-  subscribe(topic: string, match: string, done: (error: WampError | null, id: number) => void): void {
-    const options = match === 'exact' ? {} : { match };
+  subscribe(topic: string, options: Dict, done: (error: WampError | null, id: number) => void): void {
     this.request(W.SUBSCRIBE, [options, topic], {
       resolve: (m) => done(null, m[2] as number),
       reject: (e) => done(e, 0),

@@ -1,6 +1,6 @@
 // What a page holds: subscriptions to events and channels, and the handlers they call.
 
-import { reportLater } from './emitter';
+import { safely } from './emitter';
 import type { Dict } from './wamp';
 
 /** An event as the gateway publishes it: the seeds' `tEvent`. */
@@ -21,6 +21,42 @@ export type Handler<Data = any> = (event: TEvent<Data>, details: Dict) => void;
 
 export type Match = 'exact' | 'prefix';
 
+/** Where a topic's stream stands: `offset` counts its publications, `epoch` names its history. */
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+/** The gateway replayed `count` events of `topic` missed while the subscription was away. */
+export interface Recovered {
+  name: string;
+  topic: string;
+  count: number;
+}
+
+export type GapReason = 'too_old' | 'too_many' | 'epoch_changed' | 'invalid_position' | 'unavailable';
+
+/** What was missed on `topic` cannot be replayed; `offset`/`epoch` is where the page now stands. */
+export interface Gap {
+  name: string;
+  topic: string;
+  reason: GapReason;
+  offset?: number;
+  epoch?: string;
+}
+
+export interface RecoveryEvents {
+  recovered: Recovered;
+  gap: Gap;
+}
+
+export interface SubscribeOptions {
+  /** Ask the gateway to remember where this subscription stood when the client left. */
+  persistent?: boolean;
+  /** Unix seconds: also replay what was published from then on (the page's render time). */
+  since?: number;
+}
+
 /** Where a name is published: `app.Model` is one topic, `app.*` every topic under `app.`. */
 export function topicOf(name: string, prefix: string): { topic: string; match: Match } {
   if (typeof name !== 'string' || name === '' || /\s|#/.test(name)) {
@@ -37,15 +73,21 @@ interface Owner {
   release(subscription: Subscription): Promise<void>;
 }
 
+type Watcher = (info: Recovered | Gap) => void;
+type Listener = (...args: never[]) => void;
+const isRecovery = (type: string): type is keyof RecoveryEvents => type === 'recovered' || type === 'gap';
+
 /**
  * One subscription of the page to an event name (or a channel). Handlers given to the
  * constructor and to `on('*', fn)` get every event; `on(type, fn)` those whose
- * `meta.event_type` is `type`.
+ * `meta.event_type` is `type`; `on('recovered' | 'gap', fn)` what recovery after a
+ * reconnection found.
  */
 export class Subscription<Data = any> {
   /** Settles once the gateway accepted the subscription, or refused it. */
   readonly ready: Promise<void>;
   private handlers: [string, Handler<Data>][] = [];
+  private watchers: [keyof RecoveryEvents, Watcher][] = [];
   private settle!: [() => void, (error: Error) => void];
 
   constructor(
@@ -58,17 +100,24 @@ export class Subscription<Data = any> {
     this.ready.catch(() => {}); // the client reports refusals as 'error' too: never unhandled
   }
 
-  /** Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*'). */
-  on(type: string, handler: Handler<Data>): this {
-    this.handlers.push([type, handler]);
+  /**
+   * Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*');
+   * `on('recovered', fn)` and `on('gap', fn)` for what recovery after a reconnection found.
+   */
+  on<K extends keyof RecoveryEvents>(type: K, listener: (info: RecoveryEvents[K]) => void): this;
+  on(type: string, handler: Handler<Data>): this;
+  on(type: string, handler: Listener): this {
+    if (isRecovery(type)) this.watchers.push([type, handler as Watcher]);
+    else this.handlers.push([type, handler as Handler<Data>]);
     return this;
   }
 
   /** Remove `handler` (or every handler) for `type` (or for every type). */
-  off(type?: string, handler?: Handler<Data>): this {
-    this.handlers = this.handlers.filter(
-      ([t, h]) => !((type === undefined || t === type) && (handler === undefined || h === handler)),
-    );
+  off(type?: string, handler?: Listener): this {
+    const keep = ([t, h]: [string, unknown]) =>
+      !((type === undefined || t === type) && (handler === undefined || h === handler));
+    this.handlers = this.handlers.filter(keep);
+    this.watchers = this.watchers.filter(keep);
     return this;
   }
 
@@ -81,13 +130,13 @@ export class Subscription<Data = any> {
   deliver(event: TEvent<Data>, details: Dict): void {
     const type = event?.meta?.event_type;
     for (const [t, handler] of this.handlers) {
-      if (t !== '*' && t !== type) continue;
-      try {
-        handler(event, details);
-      } catch (e) {
-        reportLater(e);
-      }
+      if (t === '*' || t === type) safely(() => handler(event, details));
     }
+  }
+
+  /** @internal */
+  notify<K extends keyof RecoveryEvents>(kind: K, info: RecoveryEvents[K]): void {
+    for (const [t, watcher] of this.watchers) if (t === kind) safely(() => watcher(info));
   }
 
   /** @internal */
@@ -105,8 +154,9 @@ export interface PublishOptions {
 }
 
 interface ChannelOwner {
-  subscribeTo(name: string, prefix: 'channel', handler?: Handler): Subscription;
+  subscribeTo(name: string, prefix: 'channel', handler?: Handler, options?: SubscribeOptions): Subscription;
   publishTo(name: string, topic: string, data: unknown, options: PublishOptions): Promise<void>;
+  historyOf(name: string, prefix: 'channel', limit: number): Promise<TEvent[]>;
 }
 
 /** A free-form stream such as `chat.room-1` or `user.42`: subscribe to it, publish on it. */
@@ -117,8 +167,8 @@ export class Channel<Data = any> {
     private readonly owner: ChannelOwner,
   ) {}
 
-  subscribe(handler?: Handler<Data>): Subscription<Data> {
-    return this.owner.subscribeTo(this.name, 'channel', handler);
+  subscribe(handler?: Handler<Data>, options?: SubscribeOptions): Subscription<Data> {
+    return this.owner.subscribeTo(this.name, 'channel', handler, options);
   }
 
   on(type: string, handler: Handler<Data>): Subscription<Data> {
@@ -128,5 +178,10 @@ export class Channel<Data = any> {
   /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */
   publish(data: Data, options: PublishOptions = {}): Promise<void> {
     return this.owner.publishTo(this.name, this.topic, data, options);
+  }
+
+  /** The channel's last `limit` messages the gateway keeps, oldest first. */
+  history(limit = 100): Promise<TEvent<Data>[]> {
+    return this.owner.historyOf(this.name, 'channel', limit);
   }
 }

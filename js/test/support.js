@@ -17,11 +17,15 @@ const PYTHON = process.env.TELEGRAPHY_PYTHON || join(REPO_ROOT, '.venv', 'bin', 
 
 export const SECRET = 'js-client-test-secret-0123456789';
 
-/** Anonymous sessions may read events under `public.`; tokens grant the rest. */
+/** Anonymous sessions may read events under `public.`; tokens grant the rest. History and
+ * client records in memory: no file in the working directory, nothing kept across restarts. */
 export const CONFIG = `
 realm = "telegraphy"
 secret = "${SECRET}"
 public = [{ uri = "telegraphy.event.public.", match = "prefix" }]
+
+[engine]
+kind = "memory"
 
 [limits]
 hello_timeout = 2.0

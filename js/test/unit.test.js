@@ -381,3 +381,175 @@ test('a failed handshake retries with backoff and gives up after maxAttempts', a
   assert.equal(t.state, 'closed');
   assert.throws(() => new Telegraphy({ WebSocket: FakeSocket }).connect(), /no url/);
 });
+
+// -- recovery: positions, resume with positions, reports, persistent, since, history ------
+
+const at = (offset, epoch = 'e1') => ({ offset, epoch });
+const positioned = (subscription, envelope, position, extra = {}) => [36, subscription, 600 + position.offset, { ...position, ...extra }, [envelope]];
+
+/** A client with `name` subscribed (and its socket), recording `recovered`, `gap` and `missed`. */
+async function recording(name = 'shop.Order', options = {}, clientOptions = {}) {
+  const t = client(clientOptions);
+  const handler = new Inbox();
+  const seen = { recovered: new Inbox(), gap: new Inbox(), missed: new Inbox() };
+  const subscription = t.subscribe(name, handler.push, options);
+  const onSubscription = { recovered: new Inbox(), gap: new Inbox() };
+  subscription.on('recovered', onSubscription.recovered.push).on('gap', onSubscription.gap.push);
+  for (const kind of Object.keys(seen)) t.on(kind, seen[kind].push);
+  const [socket] = await join({ client_id: 'client-1', client_expires: 2e9, resumed: false });
+  const subscribe = await subscribed(socket, 7);
+  return { t, socket, subscribe, handler, seen, onSubscription, subscription };
+}
+
+test('positions: an event at or before the kept position of its topic and epoch is dropped', async () => {
+  const { t, socket, handler } = await recording('shop.*');
+  const other = 'telegraphy.event.shop.Other';
+  socket.deliver(positioned(7, order('create', 1), at(1), { topic: TOPIC }));
+  socket.deliver(positioned(7, order('update', 2), at(2), { topic: TOPIC }));
+  socket.deliver(positioned(7, order('update', 1), at(2), { topic: TOPIC })); // a duplicate
+  socket.deliver(positioned(7, order('update', 9), at(1), { topic: other })); // another topic
+  socket.deliver(positioned(7, order('delete', 3), at(1, 'e2'), { topic: TOPIC })); // history lost
+  socket.deliver(event(7, order('create', 4))); // no position (a meta event): delivered
+  const ids = [];
+  for (let i = 0; i < 5; i++) ids.push((await handler.next()).data.id);
+  assert.deepEqual(ids, [1, 2, 9, 3, 4]);
+  assert.equal(handler.pending, 0);
+  t.close();
+});
+
+test('resume: HELLO carries the positions; replayed events, then the report as recovered', async () => {
+  const { t, socket, handler, seen, onSubscription } = await recording();
+  socket.deliver(positioned(7, order('create', 1), at(4)));
+  await handler.next();
+  socket.lose();
+  const restored = [{ id: 7, topic: TOPIC, match: 'exact' }];
+  const [socket2, hello] = await join({ client_id: 'client-1', resumed: true, subscriptions: restored, missed_events: 'recovering' });
+  assert.deepEqual(hello[2].authextra, {
+    previous_session: 'client-1',
+    recover: { positions: { [TOPIC]: at(4) } },
+  });
+  socket2.deliver(positioned(7, order('update', 5), at(5), { recovered: true }));
+  socket2.deliver([36, 7, 900, { recovery: [{ topic: TOPIC, offset: 5, epoch: 'e1', recovered: 1, gap: null }] }]);
+  socket2.deliver(positioned(7, order('update', 5), at(5))); // live duplicate of the replayed one
+  socket2.deliver(positioned(7, order('delete', 6), at(6)));
+  assert.deepEqual(await onSubscription.recovered.next(), { name: 'shop.Order', topic: TOPIC, count: 1 });
+  assert.deepEqual(await seen.recovered.next(), { name: 'shop.Order', topic: TOPIC, count: 1 });
+  assert.deepEqual((await handler.next()).data.id, 5);
+  assert.deepEqual((await handler.next()).data.id, 6, 'the report is no event, the duplicate dropped');
+  assert.equal(handler.pending, 0);
+  assert.equal(seen.missed.pending, 0, "'recovering' is not reported as missed");
+  t.close();
+});
+
+test('a gap is reported with its reason; the report moves the position so it is not reported again', async () => {
+  const { t, socket, handler, seen, onSubscription } = await recording();
+  socket.deliver(positioned(7, order('create', 1), at(3)));
+  await handler.next();
+  socket.lose();
+  const restored = [{ id: 7, topic: TOPIC, match: 'exact' }];
+  const [socket2] = await join({ client_id: 'client-1', resumed: true, subscriptions: restored, missed_events: 'recovering' });
+  socket2.deliver([36, 7, 901, { recovery: [{ topic: TOPIC, offset: 2500, epoch: 'e1', recovered: 0, gap: 'too_many' }] }]);
+  const gap = { name: 'shop.Order', topic: TOPIC, reason: 'too_many', offset: 2500, epoch: 'e1' };
+  assert.deepEqual(await onSubscription.gap.next(), gap);
+  assert.deepEqual(await seen.gap.next(), gap);
+  socket2.deliver(positioned(7, order('update', 2), at(2500))); // at the report's position: had
+  socket2.deliver(positioned(7, order('update', 3), at(2501)));
+  assert.equal((await handler.next()).data.id, 3);
+  socket2.lose();
+  const [, hello] = await join({ client_id: 'client-1', resumed: true, subscriptions: restored, missed_events: 'recovering' });
+  assert.deepEqual(hello[2].authextra.recover, { positions: { [TOPIC]: at(2501) } });
+  assert.equal(seen.recovered.pending + handler.pending, 0);
+  t.close();
+});
+
+test('a refused resume resubscribes with recover positions; missed "unknown" stays for what cannot be recovered', async () => {
+  const { t, socket, handler, seen } = await recording();
+  socket.deliver(positioned(7, order('create', 1), at(8)));
+  await handler.next();
+  socket.lose();
+  let retry = await FakeSocket.created.next('the resuming socket');
+  retry.open();
+  await retry.sent.next('HELLO');
+  retry.deliver([3, { message: 'unknown or expired previous_session' }, 'wamp.error.authentication_denied']);
+  const [fresh, hello] = await join({ client_id: 'client-2', resumed: false });
+  assert.deepEqual(hello[2].authextra, {});
+  const subscribe = await subscribed(fresh, 11);
+  assert.deepEqual(subscribe.slice(2), [{ recover: { positions: { [TOPIC]: at(8) } } }, TOPIC]);
+  assert.equal((await seen.missed.next()).reason, 'not-resumed');
+  fresh.lose();
+  await join({ client_id: 'client-2', resumed: true, subscriptions: [{ id: 11, topic: TOPIC, match: 'exact' }], missed_events: 'unknown' });
+  assert.deepEqual(await seen.missed.next(), { reason: 'unknown' });
+  t.close();
+});
+
+test('persistent: the SUBSCRIBE option, from subscribe and register, and added to a live subscription', async () => {
+  const t = client();
+  t.subscribe('shop.Order', undefined, { persistent: true });
+  t.register('shop.Cart', () => {}, { persistent: true });
+  const plain = t.subscribe('shop.Plain');
+  const [socket] = await join();
+  assert.deepEqual((await subscribed(socket, 1)).slice(2), [{ persistent: true }, TOPIC]);
+  assert.deepEqual((await subscribed(socket, 2)).slice(2), [{ persistent: true }, 'telegraphy.event.shop.Cart']);
+  assert.deepEqual((await subscribed(socket, 3)).slice(2), [{}, 'telegraphy.event.shop.Plain']);
+  await plain.ready;
+  t.subscribe('shop.Plain', undefined, { persistent: true });
+  const again = await subscribed(socket, 3);
+  assert.deepEqual(again.slice(2), [{ persistent: true }, 'telegraphy.event.shop.Plain'], 'no recover: it is live');
+  t.close();
+});
+
+test('since: the first SUBSCRIBE of each subscription asks for what was published since the page read its data', async () => {
+  const since = 1767268800.25;
+  const t = client({ since });
+  const handler = new Inbox();
+  t.subscribe('shop.Order', handler.push);
+  const [socket] = await join({ client_id: 'c', resumed: false });
+  assert.deepEqual((await subscribed(socket, 1)).slice(2), [{ recover: { since } }, TOPIC]);
+  t.subscribe('shop.*', undefined, { since: since + 1 });
+  assert.deepEqual((await subscribed(socket, 2)).slice(2), [{ match: 'prefix', recover: { since: since + 1 } }, 'telegraphy.event.shop.']);
+  t.subscribe('shop.Later');
+  const later = await subscribed(socket, 3);
+  assert.deepEqual(later.slice(2), [{}, 'telegraphy.event.shop.Later'], 'made after the page loaded: no since');
+  socket.deliver([36, 1, 902, { recovery: [{ topic: TOPIC, offset: 0, epoch: '', recovered: 0, gap: null }] }]);
+  socket.lose();
+  const [, hello] = await join({ client_id: 'c', resumed: true, subscriptions: [], missed_events: 'none' });
+  assert.deepEqual(hello[2].authextra.recover, { positions: { [TOPIC]: at(0, '') } }, 'since only once');
+  t.close();
+
+  // A page load resuming the client id in its cookie sends its render time with the resume.
+  const store = { load: () => 'kept', save() {}, clear() {} };
+  const reloaded = client({ since, store });
+  reloaded.subscribe('shop.Order');
+  const [s2, hello2] = await join({ client_id: 'kept', resumed: true, subscriptions: [{ id: 4, topic: TOPIC, match: 'exact' }], missed_events: 'recovering' });
+  assert.deepEqual(hello2[2].authextra, { previous_session: 'kept', recover: { since } });
+  reloaded.close();
+  assert.equal((await s2.sent.next('GOODBYE'))[0], 6, 'no SUBSCRIBE: restored');
+
+  // Registered before configure() brought the page's config: the SUBSCRIBE still has it.
+  const late = client();
+  late.register('shop.Order', () => {});
+  late.configure({ since });
+  const [s3] = await join();
+  assert.deepEqual((await subscribed(s3, 5))[2], { recover: { since } });
+  late.close();
+});
+
+test('history: telegraphy.history for an event or a channel resolves to the envelopes', async () => {
+  const t = client();
+  t.connect();
+  const [socket] = await join();
+  const events = t.history('shop.Order', 2);
+  const call = await socket.sent.next('CALL');
+  assert.deepEqual([call[0], call[3], call[4]], [48, 'telegraphy.history', [TOPIC, 2]]);
+  const result = { topic: TOPIC, offset: 9, epoch: 'e1', events: [{ offset: 8, publication: 1, args: [order('create', 8)], kwargs: {} }, { offset: 9, publication: 2, args: [order('update', 8)], kwargs: {} }] };
+  socket.deliver([50, call[1], {}, [result]]);
+  assert.deepEqual(await events, [order('create', 8), order('update', 8)]);
+
+  const messages = t.channel('chat.room-1').history();
+  const call2 = await socket.sent.next('CALL');
+  assert.deepEqual(call2[4], ['telegraphy.channel.chat.room-1', 100]);
+  socket.deliver([8, 48, call2[1], {}, 'wamp.error.not_authorized', ['no']]);
+  assert.equal((await messages.catch((e) => e)).uri, 'wamp.error.not_authorized');
+  await assert.rejects(t.history('shop.*'), TypeError);
+  t.close();
+});

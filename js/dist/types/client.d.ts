@@ -2,7 +2,7 @@ import { type ReconnectOptions } from './backoff';
 import { Emitter } from './emitter';
 import { type ClientStore } from './identity';
 import { type SocketLike } from './session';
-import { Channel, Subscription, type Handler } from './subscription';
+import { Channel, Subscription, type Handler, type RecoveryEvents, type SubscribeOptions, type TEvent } from './subscription';
 import { WampError } from './wamp';
 export interface HeartbeatOptions {
     /** Ms between two heartbeat calls while connected (default 25000). */
@@ -36,6 +36,11 @@ export interface TelegraphyOptions {
     WebSocket?: WebSocketClass;
     /** Where the client id is kept between page loads (default: the cookie in a browser). */
     store?: ClientStore;
+    /**
+     * Unix seconds at which the page read its data (the template helpers set it): the first
+     * subscribe of each subscription has the gateway replay what was published from then on.
+     */
+    since?: number;
 }
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface OpenInfo {
@@ -45,7 +50,7 @@ export interface OpenInfo {
     clientId: string | null;
     resumed: boolean;
 }
-export interface TelegraphyEvents {
+export interface TelegraphyEvents extends RecoveryEvents {
     connecting: {
         attempt: number;
     };
@@ -71,6 +76,7 @@ export interface TelegraphyEvents {
 }
 /** The router procedure the heartbeat calls: any answer, even an error, proves the link. */
 export declare const HEARTBEAT_PROCEDURE = "telegraphy.subscriptions";
+export declare const HISTORY_PROCEDURE = "telegraphy.history";
 export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private readonly lazy;
     state: State;
@@ -93,15 +99,17 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     /** The instance behind `Telegraphy.register` (configured from `window.TELEGRAPHY_CONFIG`). */
     static get default(): Telegraphy;
     static configure(options: TelegraphyOptions): Telegraphy;
-    static register(name: string, handler: Handler): Telegraphy;
+    static register(name: string, handler: Handler, options?: SubscribeOptions): Telegraphy;
     static unregister(name: string, handler?: Handler): Telegraphy;
     /** Calls `handler` with every event named `name` (`app.Model`, or `app.*`). */
-    register(name: string, handler: Handler): this;
+    register(name: string, handler: Handler, options?: SubscribeOptions): this;
     /** Stops calling `handler` (or every handler registered) for `name`. */
     unregister(name: string, handler?: Handler): this;
     /** Change options; a new url, realm or token reconnects at once. */
     configure(options: TelegraphyOptions): this;
-    subscribe<Data = any>(name: string, handler?: Handler<Data>): Subscription<Data>;
+    subscribe<Data = any>(name: string, handler?: Handler<Data>, options?: SubscribeOptions): Subscription<Data>;
+    /** The last `limit` events named `name` the gateway keeps, oldest first. */
+    history<Data = any>(name: string, limit?: number): Promise<TEvent<Data>[]>;
     channel<Data = any>(name: string): Channel<Data>;
     /** Connect (subscribing and publishing do it on their own). */
     connect(): this;
@@ -125,5 +133,7 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private subscribeEntry;
     private adopt;
     private deliver;
+    private report;
+    private tell;
     private revoked;
 }

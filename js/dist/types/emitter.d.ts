@@ -6,5 +6,5 @@ export declare class Emitter<Events extends object> {
     protected emit<K extends keyof Events>(name: K, value: Events[K]): void;
     protected listening(name: keyof Events): boolean;
 }
-/** Rethrow outside our call stack: the page sees its own bug, our state stays consistent. */
-export declare function reportLater(error: unknown): void;
+/** Call `fn`; what it throws is reported without stopping the caller's loop. */
+export declare function safely(fn: () => void): void;

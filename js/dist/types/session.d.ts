@@ -41,7 +41,7 @@ export declare class Session {
     get established(): boolean;
     hello(realm: string, authmethods: string[], authextra: Dict): void;
     /** Calls `done` synchronously with the reply: an EVENT may follow SUBSCRIBED in one chunk. */
-    subscribe(topic: string, match: string, done: (error: WampError | null, id: number) => void): void;
+    subscribe(topic: string, options: Dict, done: (error: WampError | null, id: number) => void): void;
     unsubscribe(subscription: number): Promise<void>;
     publish(topic: string, args: unknown[], options: Dict): Promise<void>;
     call(procedure: string, args?: unknown[]): Promise<unknown[]>;

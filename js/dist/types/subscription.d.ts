@@ -14,6 +14,36 @@ export interface TEvent<Data = any> {
 /** `details` are the WAMP EVENT details (`topic` is set for pattern subscriptions). */
 export type Handler<Data = any> = (event: TEvent<Data>, details: Dict) => void;
 export type Match = 'exact' | 'prefix';
+/** Where a topic's stream stands: `offset` counts its publications, `epoch` names its history. */
+export interface Position {
+    offset: number;
+    epoch: string;
+}
+/** The gateway replayed `count` events of `topic` missed while the subscription was away. */
+export interface Recovered {
+    name: string;
+    topic: string;
+    count: number;
+}
+export type GapReason = 'too_old' | 'too_many' | 'epoch_changed' | 'invalid_position' | 'unavailable';
+/** What was missed on `topic` cannot be replayed; `offset`/`epoch` is where the page now stands. */
+export interface Gap {
+    name: string;
+    topic: string;
+    reason: GapReason;
+    offset?: number;
+    epoch?: string;
+}
+export interface RecoveryEvents {
+    recovered: Recovered;
+    gap: Gap;
+}
+export interface SubscribeOptions {
+    /** Ask the gateway to remember where this subscription stood when the client left. */
+    persistent?: boolean;
+    /** Unix seconds: also replay what was published from then on (the page's render time). */
+    since?: number;
+}
 /** Where a name is published: `app.Model` is one topic, `app.*` every topic under `app.`. */
 export declare function topicOf(name: string, prefix: string): {
     topic: string;
@@ -23,10 +53,12 @@ export declare const keyOf: (topic: string, match: string) => string;
 interface Owner {
     release(subscription: Subscription): Promise<void>;
 }
+type Listener = (...args: never[]) => void;
 /**
  * One subscription of the page to an event name (or a channel). Handlers given to the
  * constructor and to `on('*', fn)` get every event; `on(type, fn)` those whose
- * `meta.event_type` is `type`.
+ * `meta.event_type` is `type`; `on('recovered' | 'gap', fn)` what recovery after a
+ * reconnection found.
  */
 export declare class Subscription<Data = any> {
     readonly name: string;
@@ -36,12 +68,17 @@ export declare class Subscription<Data = any> {
     /** Settles once the gateway accepted the subscription, or refused it. */
     readonly ready: Promise<void>;
     private handlers;
+    private watchers;
     private settle;
     constructor(name: string, topic: string, match: Match, owner: Owner);
-    /** Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*'). */
+    /**
+     * Call `handler` for events of type `type` ('create', 'update', 'delete', any, or '*');
+     * `on('recovered', fn)` and `on('gap', fn)` for what recovery after a reconnection found.
+     */
+    on<K extends keyof RecoveryEvents>(type: K, listener: (info: RecoveryEvents[K]) => void): this;
     on(type: string, handler: Handler<Data>): this;
     /** Remove `handler` (or every handler) for `type` (or for every type). */
-    off(type?: string, handler?: Handler<Data>): this;
+    off(type?: string, handler?: Listener): this;
     /** Stop receiving; the WAMP subscription ends when no subscription of the page needs it. */
     unsubscribe(): Promise<void>;
 }
@@ -52,8 +89,9 @@ export interface PublishOptions {
     eventType?: string;
 }
 interface ChannelOwner {
-    subscribeTo(name: string, prefix: 'channel', handler?: Handler): Subscription;
+    subscribeTo(name: string, prefix: 'channel', handler?: Handler, options?: SubscribeOptions): Subscription;
     publishTo(name: string, topic: string, data: unknown, options: PublishOptions): Promise<void>;
+    historyOf(name: string, prefix: 'channel', limit: number): Promise<TEvent[]>;
 }
 /** A free-form stream such as `chat.room-1` or `user.42`: subscribe to it, publish on it. */
 export declare class Channel<Data = any> {
@@ -61,9 +99,11 @@ export declare class Channel<Data = any> {
     readonly topic: string;
     private readonly owner;
     constructor(name: string, topic: string, owner: ChannelOwner);
-    subscribe(handler?: Handler<Data>): Subscription<Data>;
+    subscribe(handler?: Handler<Data>, options?: SubscribeOptions): Subscription<Data>;
     on(type: string, handler: Handler<Data>): Subscription<Data>;
     /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */
     publish(data: Data, options?: PublishOptions): Promise<void>;
+    /** The channel's last `limit` messages the gateway keeps, oldest first. */
+    history(limit?: number): Promise<TEvent<Data>[]>;
 }
 export {};
