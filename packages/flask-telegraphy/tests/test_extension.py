@@ -52,6 +52,7 @@ def test_both_ways_of_initialising_keep_state_per_app_and_seed_the_config(
     assert factory.config["TELEGRAPHY_SECRET"] == "from-the-environment-0123"
     assert factory.config["TELEGRAPHY_REALM"] == "telegraphy"
     assert factory.config["TELEGRAPHY_TOKEN_TTL"] == 60.0
+    assert factory.config["TELEGRAPHY_RENDER_GAP_MARGIN"] == 2.0
     assert factory.config["TELEGRAPHY_URL_PREFIX"] == "/telegraphy"
     settings = get_state(factory).settings
     assert settings.core.secret == "from-the-environment-0123"
@@ -78,6 +79,7 @@ def test_both_ways_of_initialising_keep_state_per_app_and_seed_the_config(
         ({"TELEGRAPHY_ENABLED": "no"}, "TELEGRAPHY_ENABLED must be True or False"),
         ({"TELEGRAPHY_GATEWAY": ["public"]}, "TELEGRAPHY_GATEWAY must be a dict"),
         ({"TELEGRAPHY_URL_PREFIX": "rt/"}, "TELEGRAPHY_URL_PREFIX must be a path"),
+        ({"TELEGRAPHY_RENDER_GAP_MARGIN": -1}, "TELEGRAPHY_RENDER_GAP_MARGIN must be a number"),
     ],
 )
 def test_bad_configuration_is_refused_at_init_naming_the_key(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, ClassVar
 
 from flask import Flask, render_template_string
@@ -93,6 +94,7 @@ def test_an_anonymous_visitor_gets_the_client_the_config_and_a_public_token() ->
         "tokenExpires": claims.expires_at,
         "tokenUrl": "/telegraphy/token",
         "user": None,
+        "since": config["since"],
     }
     assert claims.user is None
     assert claims.grants.subscribe_events == ("flask_models.Note",)
@@ -144,3 +146,28 @@ def test_the_config_cannot_close_its_script_element() -> None:
     html, config, _ = rendered(app)
     assert "</script><b>" not in html
     assert config["url"] == "wss://rt.example/ws?</script><b>"
+
+
+def test_since_is_when_the_request_started_less_the_margin() -> None:
+    app = make_app(TELEGRAPHY_RENDER_GAP_MARGIN=0.5)
+    entered: list[float] = []
+
+    @app.before_request
+    def reads_data_first() -> None:
+        entered.append(time.time())
+        time.sleep(0.01)
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(PAGE)
+
+    before = time.time()
+    _, config, _ = parse(app.test_client().get("/page").text)
+    # The request started before any before_request function, which may read the page's data.
+    assert before - 0.5 <= config["since"] <= entered[0] - 0.5
+
+
+def test_outside_a_request_since_is_now_less_the_margin() -> None:
+    before = time.time()
+    _, config, _ = rendered(make_app())
+    assert before - 2.0 <= config["since"] <= time.time() - 2.0

@@ -33,7 +33,7 @@ def test_page_token_is_fresh_and_says_when_it_expires() -> None:
 
 def test_page_config_is_what_the_js_client_reads() -> None:
     app = AppSettings(Settings(secret=SECRET, gateway_url="https://rt.example"))
-    config = page_config(app, "42", GRANTS, "/telegraphy/token")
+    config = page_config(app, "42", GRANTS, "/telegraphy/token", started=1_700_000_000.5)
     token = config.pop("token")
     assert read_token(SECRET, token).grants == GRANTS
     assert config == {
@@ -44,9 +44,18 @@ def test_page_config_is_what_the_js_client_reads() -> None:
         "tokenExpires": config["tokenExpires"],
         "tokenUrl": "/telegraphy/token",
         "user": "42",
+        "since": 1_699_999_998.5,
     }
     own = AppSettings(app.core, websocket_url="wss://elsewhere/ws")
     assert page_config(own, None, Grants(), None)["url"] == "wss://elsewhere/ws"
+
+
+def test_since_is_when_the_request_started_less_the_margin_or_now() -> None:
+    app = AppSettings(Settings(secret=SECRET, render_gap_margin=0.25))
+    assert page_config(app, None, Grants(), None, started=100.0)["since"] == 99.75
+    before = time.time()
+    since = page_config(app, None, Grants(), None)["since"]
+    assert before - 0.25 <= since <= time.time() - 0.25
 
 
 def test_no_value_can_close_the_script_element() -> None:

@@ -29,10 +29,20 @@ def page_token(settings: Settings, user: str | None, grants: Grants) -> tuple[st
 
 
 def page_config(
-    app: AppSettings, user: str | None, grants: Grants, token_url: str | None
+    app: AppSettings,
+    user: str | None,
+    grants: Grants,
+    token_url: str | None,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """What the JS client needs: where the gateway is, and a token minted now."""
+    """What the JS client needs: where the gateway is, a token minted now, and `since`.
+
+    `since` is when the request `started` (unix seconds; unknown: now) less the render gap
+    margin: the client's first subscriptions recover the events accepted from then on, so
+    none committed while the page was rendered is lost.
+    """
     token, expires = page_token(app.core, user, grants)
+    start = time.time() if started is None else started
     return {
         "url": app.browser_url,
         "realm": app.core.realm,
@@ -42,6 +52,7 @@ def page_config(
         "tokenExpires": expires,
         "tokenUrl": token_url,
         "user": user,
+        "since": start - app.core.render_gap_margin,
     }
 
 

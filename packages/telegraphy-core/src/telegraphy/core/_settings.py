@@ -6,6 +6,7 @@ these and ignores the gateway's.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -59,6 +60,7 @@ class Settings:
     on_overflow: str = "raise"
     token_ttl: float = 60.0
     channel_prefix: str = "telegraphy.channel"
+    render_gap_margin: float = 2.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -177,6 +179,15 @@ def _validate(s: Settings) -> None:
             raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
     if s.spool_path is not None and not isinstance(s.spool_path, str):
         raise ConfigurationError(f"spool_path must be a file path, got {s.spool_path!r}")
+    _margin(s.render_gap_margin)
+
+
+def _margin(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ConfigurationError(
+            "render_gap_margin must be a number of seconds, 0 or more (how far the web "
+            f"servers' clocks may be ahead of the gateway's), got {value!r}"
+        )
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:

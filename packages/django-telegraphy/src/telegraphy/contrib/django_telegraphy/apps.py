@@ -1,4 +1,4 @@
-"""The app's configuration: checks, the settings cache, and discovery of `events` modules."""
+"""The app's configuration: checks, the settings cache, request start times, `events` discovery."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
+from django.core.signals import request_started, setting_changed
 
 
 class TelegraphyConfig(AppConfig):
@@ -16,10 +16,11 @@ class TelegraphyConfig(AppConfig):
     verbose_name = "Telegraphy"
 
     def ready(self) -> None:
-        from . import checks, conf, events
+        from . import checks, conf, events, render_gap
 
         checks.register()
         setting_changed.connect(_setting_changed, dispatch_uid="telegraphy-settings")
+        request_started.connect(render_gap.record_start, dispatch_uid="telegraphy-started")
         events.autodiscover()
         # So that a custom event's plain `.send()` reaches this gateway too. Bad settings are
         # left to the system checks, which say what to fix.

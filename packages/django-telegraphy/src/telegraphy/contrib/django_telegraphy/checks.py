@@ -72,7 +72,8 @@ def _url_problem(data: dict[str, Any]) -> str | None:
 
 
 def check_templates(**_: Any) -> list[checks.CheckMessage]:
-    """{% telegraphy_scripts %} mints the token for `request.user`: it needs the request."""
+    """{% telegraphy_scripts %} mints the token for `request.user` and dates the page's
+    `since` from the request's start: it needs the request."""
     for engine in settings.TEMPLATES:
         if engine.get("BACKEND") != "django.template.backends.django.DjangoTemplates":
             continue
@@ -81,7 +82,8 @@ def check_templates(**_: Any) -> list[checks.CheckMessage]:
         return [
             checks.Warning(
                 f"{REQUEST_PROCESSOR} is not in the DjangoTemplates context_processors: "
-                "{% telegraphy_scripts %} cannot see request.user and mints anonymous tokens",
+                "{% telegraphy_scripts %} cannot see request.user (it mints anonymous tokens) "
+                "nor when the request started (the page may miss events committed meanwhile)",
                 hint=f"Add '{REQUEST_PROCESSOR}' to TEMPLATES[...]['OPTIONS']"
                 "['context_processors'].",
                 id="django_telegraphy.W001",

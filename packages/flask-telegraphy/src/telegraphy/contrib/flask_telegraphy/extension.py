@@ -7,10 +7,11 @@ Jinja global `telegraphy_scripts()` and the `flask telegraphy` commands.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, url_for
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request_started, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session, scoped_session
 
@@ -31,6 +32,7 @@ from ._tokens import flask_login_user, grants, token_for, user_id
 from .cli import telegraphy_cli
 
 BUNDLE = "telegraphy.min.js"
+STARTED = "_telegraphy_started"  # the request's start time, in `g`
 AnySession = Session | scoped_session[Any]
 
 
@@ -57,6 +59,8 @@ class Telegraphy:
         get_user = self.get_user or (lambda: flask_login_user(current_app))
         app.extensions[EXTENSION] = TelegraphyState(settings, get_user, self.sender)
         app.register_blueprint(_blueprint(settings.url_prefix))
+        # Sent before any before_request function, which may already read the page's data.
+        request_started.connect(_record_start, app)
         app.jinja_env.globals["telegraphy_scripts"] = telegraphy_scripts
         app.jinja_env.globals["telegraphy_config"] = telegraphy_config
         app.cli.add_command(telegraphy_cli)
@@ -92,11 +96,17 @@ def token_view() -> Response:
     return response
 
 
+def _record_start(sender: Flask, **_: Any) -> None:
+    setattr(g, STARTED, time.time())
+
+
 def client_config() -> dict[str, Any]:
-    """What the JS client needs: where the gateway is, and a token minted now (no network)."""
+    """What the JS client needs: where the gateway is, a token minted now (no network), and
+    `since`, from when the request started (outside a request: now)."""
     state = get_state()
     user = state.get_user()
-    return page_config(state.settings, user_id(user), grants(user), url_for(f"{EXTENSION}.token"))
+    token_url = url_for(f"{EXTENSION}.token")
+    return page_config(state.settings, user_id(user), grants(user), token_url, g.get(STARTED))
 
 
 def telegraphy_config() -> Markup:

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from telegraphy.core import config_html, page_config, scripts_html
 
 from ..conf import get_settings
+from ..render_gap import started_at
 from ..tokens import grants, user_id
 
 register = template.Library()
@@ -19,9 +20,10 @@ register = template.Library()
 BUNDLE = "telegraphy/telegraphy.min.js"
 
 
-def client_config(user: Any) -> dict[str, Any]:
-    """What the JS client needs: where the gateway is, and a token minted now (no network)."""
-    return page_config(get_settings(), user_id(user), grants(user), _token_url())
+def client_config(user: Any, started: float | None = None) -> dict[str, Any]:
+    """What the JS client needs: where the gateway is, a token minted now (no network), and
+    `since`, from when the request `started` (None: now)."""
+    return page_config(get_settings(), user_id(user), grants(user), _token_url(), started)
 
 
 @register.simple_tag(takes_context=True)
@@ -38,7 +40,7 @@ def telegraphy_scripts(context: template.Context) -> SafeString:
 
 def _config(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
-    return client_config(getattr(request, "user", None))
+    return client_config(getattr(request, "user", None), started_at(request))
 
 
 def _token_url() -> str | None:
