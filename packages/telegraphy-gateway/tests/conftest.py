@@ -39,10 +39,13 @@ def config_with_limits(**limits: float) -> str:
 DEFAULT_CONFIG = config_with_limits()
 
 
-def start_gateway(tmp_path: Path, config: str, extra_args: tuple[str, ...] = ()) -> GatewayProcess:
+def start_gateway(
+    tmp_path: Path, config: str, extra_args: tuple[str, ...] = (), port: int | None = None
+) -> GatewayProcess:
+    """A gateway serving `config` from `tmp_path`, on `port` (default: a free one)."""
     path = tmp_path / "telegraphy.toml"
     path.write_text(config)
-    port = free_port()
+    port = free_port() if port is None else port
     log = open(tmp_path / "gateway.log", "w+b")  # noqa: SIM115 - closed by GatewayProcess
     process = subprocess.Popen(
         [

@@ -157,3 +157,77 @@ def test_overrides_are_validated() -> None:
 def test_public_patterns_never_reach_meta_events(entry: object) -> None:
     with pytest.raises(ConfigError, match="reserved"):
         config_from_mapping({"public": [entry]})
+
+
+def test_engine_history_and_persistent_ttl_defaults_and_keys() -> None:
+    defaults = GatewayConfig()
+    assert (defaults.engine.kind, defaults.engine.path) == ("sqlite", "telegraphy-gateway.sqlite3")
+    assert defaults.persistent_ttl == 86400
+    config = config_from_mapping(
+        {
+            "persistent_ttl": 3600,
+            "engine": {"kind": "sqlite", "path": "/var/lib/telegraphy/gw.sqlite3"},
+            "history": {
+                "size": 50,
+                "ttl": 30,
+                "max_recover": 20,
+                "dedupe_window": 120,
+                "topics": [
+                    {"uri": "app.ticks.", "match": "prefix", "size": 0},
+                    {"uri": "app.orders", "ttl": 3600},
+                ],
+            },
+        }
+    )
+    assert config.persistent_ttl == 3600
+    assert config.engine.path == "/var/lib/telegraphy/gw.sqlite3"
+    history = config.history
+    assert (history.max_recover, history.dedupe_window) == (20, 120)
+    # The first matching [[history.topics]] entry wins; the rest keep the default.
+    assert history.policy("app.ticks.eur") == HistoryPolicy(0, 30)
+    assert history.policy("app.orders") == HistoryPolicy(50, 3600)
+    assert history.policy("app.other") == HistoryPolicy(50, 30)
+    assert config_from_mapping({"engine": {"kind": "memory"}}).engine.kind == "memory"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"engine": "sqlite"}, "[engine] must be a table"),
+        ({"engine": {"kind": "redis"}}, "engine.kind must be one of sqlite, memory, got 'redis'"),
+        ({"engine": {"file": "x"}}, "unknown key(s) file at [engine]; expected one of: kind, path"),
+        ({"engine": {"kind": "memory", "path": "x"}}, '[engine] path is for kind = "sqlite"'),
+        ({"engine": {"path": ""}}, "[engine] path must be a file name, got ''"),
+        ({"engine": {"path": 3}}, "[engine] path must be a file name, got 3"),
+        ({"history": {"window": 1}}, "unknown key(s) window at [history]"),
+        ({"history": {"size": -1}}, "history.size must be an integer of 0 or more, got -1"),
+        ({"history": {"size": 1.5}}, "history.size must be an integer of 0 or more"),
+        ({"history": {"max_recover": True}}, "history.max_recover must be an integer"),
+        ({"history": {"ttl": 0}}, "history.ttl must be a positive number of seconds, got 0"),
+        ({"history": {"dedupe_window": "10m"}}, "history.dedupe_window must be a positive"),
+        ({"history": {"topics": {"uri": "a"}}}, "history.topics must be an array of tables"),
+        ({"history": {"topics": ["a"]}}, "history.topics[0] must be a table with uri, match"),
+        (
+            {"history": {"topics": [{"uri": "a.", "match": "prefix", "size": -2}]}},
+            "history.topics[0].size must be an integer of 0 or more, got -2",
+        ),
+        (
+            {"history": {"topics": [{"uri": "a", "ttl": -2}]}},
+            "history.topics[0].ttl must be a positive number of seconds, got -2",
+        ),
+        ({"history": {"topics": [{"uri": "a", "max": 1}]}}, "unknown key(s) max at history.top"),
+        ({"history": {"topics": [{"uri": "a b"}]}}, "history.topics[0]: 'a b' is not a valid"),
+        (
+            {"history": {"topics": [{"uri": "wamp.", "match": "prefix"}]}},
+            "history.topics[0]: topics under 'wamp.' are reserved",
+        ),
+        ({"persistent_ttl": 0}, "persistent_ttl must be a positive number of seconds, got 0"),
+        ({"persistent_ttl": "1d"}, "persistent_ttl must be a positive number of seconds"),
+    ],
+)
+def test_bad_engine_and_history_configuration_says_what_to_fix(
+    data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from_mapping(data)
+    assert message in str(raised.value)

@@ -67,15 +67,19 @@ async def ticket_join(
     authid: str | None = None,
     previous: str | None = None,
     authmethods: tuple[str, ...] = ("ticket",),
+    recover: dict[str, Any] | None = None,
 ) -> WampPeer:
     """A raw session joined with `ticket` ("" to resume `previous` without a token; None with
-    authmethods ("anonymous",)). Raises `Refused` (after the connection closed) on ABORT."""
+    authmethods ("anonymous",)), resuming with authextra.recover if given. Raises `Refused`
+    (after the connection closed) on ABORT."""
     peer = await WampPeer.connect(url)
     details: dict[str, Any] = {"roles": ROLES, "authmethods": list(authmethods)}
     if authid is not None:
         details["authid"] = authid
     if previous is not None:
         details["authextra"] = {"previous_session": previous}
+    if recover is not None:
+        details.setdefault("authextra", {})["recover"] = recover
     peer.send(HELLO, "telegraphy", details)
     answer = await peer.receive()
     if answer[0] == CHALLENGE:

@@ -264,7 +264,7 @@ def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
 
 
 def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value = data.get(key, default)
+    value = data.get(key.rsplit(".", 1)[-1], default)  # "engine.kind" is read as "kind"
     if value not in choices:
         raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
@@ -301,7 +301,7 @@ def _prefix(key: str, value: Any) -> str:
 
 
 def _duration(data: Mapping[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
+    value = data.get(key.rsplit(".", 1)[-1], default)  # "history.ttl" is read as "ttl"
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not 0 < value < math.inf:
         raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}")
@@ -381,7 +381,7 @@ def _pattern(where: str, entry: Any) -> Pattern:
 
 def _engine(data: Mapping[str, Any]) -> EngineConfig:
     _reject_unknown(data, {"kind", "path"}, "[engine]")
-    kind = _choice(data, "kind", ENGINE_KINDS, "sqlite")
+    kind = _choice(data, "engine.kind", ENGINE_KINDS, "sqlite")
     if kind == "memory" and "path" in data:
         raise ConfigError('[engine] path is for kind = "sqlite"; the memory engine keeps no file')
     path = data.get("path", DEFAULT_ENGINE_PATH)
@@ -396,12 +396,15 @@ def _history(data: Mapping[str, Any]) -> HistoryConfig:
     topics = data.get("topics", [])
     if not isinstance(topics, list):
         raise ConfigError("history.topics must be an array of tables ([[history.topics]])")
-    return HistoryConfig(
+    history = HistoryConfig(
         size=_count(data, "history.size", default.size),
-        ttl=_duration(data, "ttl", default.ttl),
+        ttl=_duration(data, "history.ttl", default.ttl),
         max_recover=_count(data, "history.max_recover", default.max_recover),
-        dedupe_window=_duration(data, "dedupe_window", default.dedupe_window),
-        topics=tuple(_topic_history(i, entry, default) for i, entry in enumerate(topics)),
+        dedupe_window=_duration(data, "history.dedupe_window", default.dedupe_window),
+    )
+    # A topic entry's size or ttl left out is the [history] table's, not the built-in one.
+    return replace(
+        history, topics=tuple(_topic_history(i, entry, history) for i, entry in enumerate(topics))
     )
 
 
@@ -421,7 +424,7 @@ def _topic_history(index: int, entry: Any, default: HistoryConfig) -> TopicHisto
     return TopicHistory(
         pattern,
         _count(entry, f"{where}.size", default.size),
-        _duration(entry, "ttl", default.ttl),
+        _duration(entry, f"{where}.ttl", default.ttl),
     )
 
 

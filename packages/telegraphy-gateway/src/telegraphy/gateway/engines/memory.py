@@ -170,15 +170,19 @@ class MemoryStreams:
         return accepted
 
     def _remember(self, event_id: str, written: Deferred[Accepted], now: float) -> None:
-        if not written.called:
-            self._accepted[event_id] = written
+        # The Deferred until it is kept, then its Accepted (already fired in memory).
+        self._accepted[event_id] = written
         self._accepted_expiry.add(event_id, now + self._dedupe_window)
+
+        def kept(accepted: Accepted) -> Accepted:
+            self._accepted[event_id] = accepted
+            return accepted
 
         def forget_failed(failure: Any) -> Any:
             self._accepted.pop(event_id, None)  # not accepted: a retry must publish it
             return failure
 
-        written.addErrback(forget_failed)
+        written.addCallbacks(kept, forget_failed)
 
     def _duplicate(self, event_id: str) -> Deferred[Accepted]:
         known = self._accepted[event_id]

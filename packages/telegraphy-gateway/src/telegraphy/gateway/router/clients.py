@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..auth.identity import Identity, ResumeRefused
-from ..engines.base import ClientRecord, ClientStore, Clock, Streams
+from ..engines.base import ClientRecord, ClientStore, Clock, Position, Streams
 from .recovery import Request
 from .uri import Pattern
 
@@ -152,8 +152,8 @@ class ClientRegistry:
         for pattern, positions in record.persistent.items():
             if pattern.match == "exact":
                 top = self._streams.top(pattern.uri)
-                if top is not None:
-                    positions[pattern.uri] = top
+                # No stream yet: the client saw nothing, so it must get whatever comes first.
+                positions[pattern.uri] = top if top is not None else Position(0, "")
         if record.persistent:
             record.expires_at = max(record.expires_at, int(now + self._persistent_ttl))
         self._store.put(record)
