@@ -166,7 +166,8 @@ export async function startGateway(config = DEFAULT_CONFIG, port = null) {
   const child = spawn(
     python,
     ['-m', 'telegraphy.gateway', '--config', configPath, '--port', String(port)],
-    { env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // In its own directory: the SQLite engine's file goes there, not into the repository.
+    { cwd: dir, env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const gateway = new Gateway(child, port, dir);
   const spawnFailed = new Promise((r) => child.once('error', r));

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +16,10 @@ GATEWAY = [sys.executable, "-m", "telegraphy.gateway"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*GATEWAY, *args], capture_output=True, text=True, timeout=30)
+    # In an empty directory: the SQLite engine's file goes there, not into the repository.
+    with tempfile.TemporaryDirectory() as cwd:
+        command = [*GATEWAY, *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=cwd)
 
 
 def test_version() -> None:
@@ -81,6 +85,7 @@ def test_runs_without_a_configuration_file(tmp_path: Path) -> None:
         [*GATEWAY, "--port", str(port), "--log-format", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        cwd=tmp_path,
     ) as process:
         try:
             assert process.stdout is not None

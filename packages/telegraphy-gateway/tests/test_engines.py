@@ -235,7 +235,9 @@ async def test_an_event_id_is_published_once_within_the_dedupe_window(engines: E
     third = await engine.streams.publish(Draft(TOPIC, ["other"], event_id="order-2"))
 
     assert (first_accepted.duplicate, second_accepted.duplicate) == (False, True)
-    assert second_accepted.entry == first_accepted.entry
+    # The duplicate names where the first was kept (ids are remembered without payloads).
+    assert second_accepted.entry.position == first_accepted.entry.position
+    assert second_accepted.entry.draft.event_id == "order-1"
     assert third.entry.offset == 2
     assert [e.draft.event_id for e in engines.delivered] == ["order-1", "order-2"]
     engines.clock.now += DEDUPE_WINDOW + 1
@@ -331,6 +333,37 @@ async def test_a_restart_keeps_streams_history_records_and_tokens(
     following = await publish(again, 6)
     assert following[0].position == Position(6, entries[0].epoch)
     assert engines.delivered == following
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_time_before_history_trimmed_before_a_restart_is_still_a_gap(
+    sqlite_engines: Engines,
+) -> None:
+    engines = sqlite_engines
+    engine = engines.open(size=3)
+    start = engines.clock.now
+    for n in range(6):  # offsets 1-3 are trimmed by size
+        engines.clock.now = start + n
+        await publish(engine, n)
+    assert (await recover(engine, Since(time=start))).gap == "too_old"
+
+    again = await engines.restart(engine, size=3)
+
+    found = await recover(again, Since(time=start))
+    assert (found.entries, found.gap) == ((), "too_old")  # never 4-6 as if they were all
+    assert args((await recover(again, Since(time=start + 3))).entries) == [3, 4, 5]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_time_before_the_memory_engine_started_is_an_epoch_change() -> None:
+    clock = Clock()
+    engine = MemoryEngine(lambda topic: HistoryPolicy(10, 300.0), DEDUPE_WINDOW, clock)
+    engine.streams.bind(lambda entry: None)
+    clock.now += 10
+    await publish(engine, 1)
+    before_start = await recover(engine, Since(time=clock.now - 20))
+    assert (before_start.entries, before_start.gap) == ((), "epoch_changed")
+    assert args((await recover(engine, Since(time=clock.now - 5))).entries) == [1]
 
 
 @pytest_twisted.ensureDeferred

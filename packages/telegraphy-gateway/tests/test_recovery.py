@@ -14,6 +14,7 @@ from telegraphy.gateway.auth import Accept
 from telegraphy.gateway.config import HistoryConfig
 from telegraphy.gateway.engines import MemoryEngine
 from telegraphy.gateway.router.realm import Realm
+from telegraphy.gateway.router.uri import Pattern
 from telegraphy.gateway.session import Session
 from telegraphy.gateway.wire import CODECS, Codec
 
@@ -159,3 +160,40 @@ def test_the_history_rpc_gives_the_last_publications() -> None:
     result = next(m for m in seen.messages() if m[0] == 50)[3][0]
     assert [e["args"] for e in result["events"]] == [[2], [3]]
     assert result["offset"] == 3
+
+
+def anonymous(realm: Realm, authextra: dict[str, Any]) -> tuple[Session, Recorder]:
+    transport = Recorder(JSON)
+    session = Session(transport, realm)
+    hello = {"roles": {"subscriber": {}}, "authmethods": ["anonymous"], "authextra": authextra}
+    receive(session, [1, "telegraphy", hello])
+    return session, transport
+
+
+def test_a_resumed_pattern_subscription_recovers_topics_it_never_saw() -> None:
+    public = (Pattern("public.", "prefix"),)
+    config = GatewayConfig(public=public)
+    realm = Realm(config, MemoryEngine(config.history.policy, config.history.dedupe_window))
+    backend, _ = joined(realm)
+    first, seen = anonymous(realm, {})
+    client_id = seen.messages()[0][2]["authextra"]["client_id"]
+    subscribe(first, {"match": "prefix"}, topic="public.")
+    publish(backend, "a1", topic="public.a")
+    position = seen.events()[-1][3]
+    first.on_transport_closed()
+    publish(backend, "a2", topic="public.a")
+    publish(backend, "b1", topic="public.b")  # a topic the client never had a position for
+
+    at = {"offset": position["offset"], "epoch": position["epoch"]}
+    recover = {"positions": {"public.a": at}}
+    _, again = anonymous(realm, {"previous_session": client_id, "recover": recover})
+
+    welcome = again.messages()[0]
+    assert welcome[2]["authextra"]["missed_events"] == "recovering"
+    replayed = [e[4] for e in again.events() if len(e) > 4]
+    assert sorted(replayed) == [["a2"], ["b1"]]
+    report = again.events()[-1][3]["recovery"]
+    assert {r["topic"]: (r["recovered"], r["gap"]) for r in report} == {
+        "public.a": (1, None),
+        "public.b": (1, None),
+    }

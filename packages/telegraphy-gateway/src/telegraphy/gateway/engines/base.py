@@ -9,9 +9,14 @@ from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 
+from ..errors import GatewayError
 from ..router.uri import Pattern
 
 Clock = Callable[[], float]
+
+
+class EngineUnavailable(GatewayError):
+    """The engine cannot keep publications now; the publisher should retry later."""
 
 
 @dataclass(frozen=True, slots=True)

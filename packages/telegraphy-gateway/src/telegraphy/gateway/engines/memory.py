@@ -11,13 +11,12 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from ..router.ids import global_id
+from ..router.ids import publication_id
 from ..router.uri import Pattern
 from .base import (
     GAP_EPOCH_CHANGED,
@@ -29,6 +28,7 @@ from .base import (
     Clock,
     Deliver,
     Draft,
+    EngineUnavailable,
     Entry,
     HistoryPolicy,
     Position,
@@ -138,23 +138,28 @@ class MemoryStreams:
         self._clock = clock
         self._streams: dict[str, Stream] = {}
         self._deliver: Deliver = _nowhere
-        # event id -> its publication, or the Deferred of a publication still being written
-        self._accepted: dict[str, Accepted | Deferred[Accepted]] = {}
+        # Event id -> where its publication was kept (without its payload), and the
+        # Deferreds of publications with an id that are still being written.
+        self._accepted: dict[str, Entry] = {}
+        self._pending: dict[str, Deferred[Accepted]] = {}
         self._accepted_expiry = _Expiring()
+        # History is complete from this time on: what was published before it is lost.
+        self.complete_since = clock()
 
     def bind(self, deliver: Deliver) -> None:
         self._deliver = deliver
 
     def publish(self, draft: Draft) -> Deferred[Accepted]:
-        if draft.event_id is not None and draft.event_id in self._accepted:
-            return self._duplicate(draft.event_id)
+        event_id = draft.event_id
+        if event_id is not None and (event_id in self._accepted or event_id in self._pending):
+            return self._duplicate(event_id)
         stream = self._stream(draft.topic)
         stream.assigned += 1
         now = max(self._clock(), stream.times[-1] if stream.times else 0.0)
-        entry = Entry(draft, stream.assigned, stream.epoch, global_id(), now)
+        entry = Entry(draft, stream.assigned, stream.epoch, publication_id(), now)
         written = self._write(entry)
-        if draft.event_id is not None:
-            self._remember(draft.event_id, written, now)
+        if event_id is not None and not written.called:
+            self._pending[event_id] = written  # until `_delivered` or `_failed`
         return written
 
     def _write(self, entry: Entry) -> Deferred[Accepted]:
@@ -163,59 +168,55 @@ class MemoryStreams:
     def _delivered(self, entry: Entry) -> Accepted:
         """The entry is in history: keep it, hand it to the broker, and resolve."""
         self._streams[entry.topic].append(entry)
-        accepted = Accepted(entry)
-        if entry.draft.event_id is not None and entry.draft.event_id in self._accepted:
-            self._accepted[entry.draft.event_id] = accepted
+        event_id = entry.draft.event_id
+        if event_id is not None:
+            self._pending.pop(event_id, None)
+            self._remember(event_id, entry.topic, entry.offset, entry.epoch, entry.time)
         self._deliver(entry)
-        return accepted
+        return Accepted(entry)
 
-    def _remember(self, event_id: str, written: Deferred[Accepted], now: float) -> None:
-        # The Deferred until it is kept, then its Accepted (already fired in memory).
-        self._accepted[event_id] = written
-        self._accepted_expiry.add(event_id, now + self._dedupe_window)
+    def _failed(self, entry: Entry) -> None:
+        """The entry could not be kept: a retry of its event id must publish it."""
+        if entry.draft.event_id is not None:
+            self._pending.pop(entry.draft.event_id, None)
 
-        def kept(accepted: Accepted) -> Accepted:
-            self._accepted[event_id] = accepted
-            return accepted
-
-        def forget_failed(failure: Any) -> Any:
-            self._accepted.pop(event_id, None)  # not accepted: a retry must publish it
-            return failure
-
-        written.addCallbacks(kept, forget_failed)
+    def _remember(self, event_id: str, topic: str, offset: int, epoch: str, at: float) -> None:
+        light = Entry(Draft(topic, event_id=event_id), offset, epoch, 0, at)
+        self._accepted[event_id] = light
+        self._accepted_expiry.add(event_id, at + self._dedupe_window)
 
     def _duplicate(self, event_id: str) -> Deferred[Accepted]:
-        known = self._accepted[event_id]
-        if isinstance(known, Accepted):
-            return defer.succeed(Accepted(known.entry, duplicate=True))
+        known = self._accepted.get(event_id)
+        if known is not None:
+            return defer.succeed(Accepted(known, duplicate=True))
         waiting: Deferred[Accepted] = Deferred()
 
-        def settle(result: Any) -> Any:
-            if isinstance(result, Accepted):
-                waiting.callback(Accepted(result.entry, duplicate=True))
+        def settle(result: object) -> object:
+            kept = self._accepted.get(event_id)
+            if kept is not None:
+                waiting.callback(Accepted(kept, duplicate=True))
             else:
-                waiting.errback(result)
+                waiting.errback(EngineUnavailable("the first copy of this event was not kept"))
             return result
 
-        known.addBoth(settle)
+        self._pending[event_id].addBoth(settle)
         return waiting
 
     def _stream(self, topic: str) -> Stream:
         stream = self._streams.get(topic)
         if stream is None:
             stream = self._streams[topic] = Stream(new_epoch(), self._policy(topic))
-            self._created(topic, stream)
         return stream
-
-    def _created(self, topic: str, stream: Stream) -> None:
-        """A stream was created (the SQLite engine records its epoch)."""
 
     def recover(self, topic: str, since: Since, limit: int) -> Deferred[Recovery]:
         stream = self._streams.get(topic)
+        top = Position(0, "") if stream is None else Position(stream.top, stream.epoch)
+        if since.position is None and since.time is not None and since.time < self.complete_since:
+            # A time before this history began (a restart of the memory engine): lost.
+            return defer.succeed(Recovery(topic, top, gap=GAP_EPOCH_CHANGED))
         if stream is None:  # never published, or forgotten: nothing to give (none is created)
             lost = since.position is not None and since.position.offset != 0
-            gap = GAP_EPOCH_CHANGED if lost else None
-            return defer.succeed(Recovery(topic, Position(0, ""), gap=gap))
+            return defer.succeed(Recovery(topic, top, gap=GAP_EPOCH_CHANGED if lost else None))
         stream.expire(self._clock())
         found = stream.since(since, limit)
         return defer.succeed(Recovery(topic, found.position, found.entries, found.gap))
@@ -239,8 +240,10 @@ class MemoryStreams:
         now = self._clock()
         for stream in self._streams.values():
             stream.expire(now)
-        for _, event_id in self._accepted_expiry.expired(now):
-            if isinstance(self._accepted.get(event_id), Accepted):
+        for expires_at, event_id in self._accepted_expiry.expired(now):
+            known = self._accepted.get(event_id)
+            # An id accepted again after its window is scheduled again, later.
+            if known is not None and known.time + self._dedupe_window <= expires_at:
                 del self._accepted[event_id]
 
 

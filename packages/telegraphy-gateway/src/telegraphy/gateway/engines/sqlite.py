@@ -22,12 +22,11 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import Logger
 
-from ..errors import GatewayError
 from .base import (
     Accepted,
     ClientRecord,
     Clock,
-    Draft,
+    EngineUnavailable,
     Entry,
     HistoryPolicy,
 )
@@ -37,8 +36,9 @@ from .serial import pack, record_from_json, record_to_json, unpack
 log = Logger()
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS streams (topic TEXT PRIMARY KEY, epoch TEXT NOT NULL,
-    top INTEGER NOT NULL) WITHOUT ROWID;
+    top INTEGER NOT NULL, dropped REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (topic TEXT NOT NULL, offset INTEGER NOT NULL,
     time REAL NOT NULL, publication INTEGER NOT NULL, event_id TEXT, payload BLOB NOT NULL,
     PRIMARY KEY (topic, offset)) WITHOUT ROWID;
@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, record TEXT NOT 
 CREATE TABLE IF NOT EXISTS tokens (token_id TEXT PRIMARY KEY, expires REAL NOT NULL)
     WITHOUT ROWID;
 """
+SCHEMA_COLUMNS = {
+    "meta": {"key", "value"},
+    "streams": {"topic", "epoch", "top", "dropped"},
+    "events": {"topic", "offset", "time", "publication", "event_id", "payload"},
+    "accepted": {"event_id", "topic", "offset", "expires"},
+    "clients": {"client_id", "record", "expires"},
+    "tokens": {"token_id", "expires"},
+}
 MAX_BATCH = 2000
 """Statements groups committed in one transaction at most."""
 
@@ -56,7 +64,7 @@ Statement = tuple[str, tuple[Any, ...]]
 Done = Callable[[BaseException | None], None]
 
 
-class EngineFailed(GatewayError):
+class EngineFailed(EngineUnavailable):
     """The engine could not write; nothing more is accepted until the gateway restarts."""
 
 
@@ -71,6 +79,7 @@ class Writer:
         self._failure: BaseException | None = None
         self._connection = connect(path)
         self._connection.executescript(SCHEMA)
+        check_schema(self._connection, path)
         self._stopped: Deferred[None] = Deferred()
         self._thread = threading.Thread(target=self._run, name="telegraphy-sqlite", daemon=True)
         self._thread.start()
@@ -141,6 +150,17 @@ def _finish(dones: list[Done], error: BaseException | None) -> None:
         done(failure)
 
 
+def check_schema(connection: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file whose tables another version of the gateway wrote."""
+    for table, columns in SCHEMA_COLUMNS.items():
+        found = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if found != columns:
+            raise sqlite3.DatabaseError(
+                f"its table {table} was written by another version of telegraphy-gateway; "
+                f"move {path} away to start with an empty history"
+            )
+
+
 def connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.isolation_level = "DEFERRED"
@@ -179,9 +199,9 @@ class SqliteStreams(MemoryStreams):
                 ),
             ),
             (
-                "INSERT INTO streams VALUES (?, ?, ?) ON CONFLICT (topic) "
-                "DO UPDATE SET top = excluded.top",
-                (entry.topic, entry.epoch, entry.offset),
+                "INSERT INTO streams VALUES (?, ?, ?, ?) ON CONFLICT (topic) "
+                "DO UPDATE SET top = excluded.top, dropped = max(dropped, excluded.dropped)",
+                (entry.topic, entry.epoch, entry.offset, _dropped_by(stream, entry)),
             ),
             (
                 "DELETE FROM events WHERE topic = ? AND offset <= ?",
@@ -198,6 +218,7 @@ class SqliteStreams(MemoryStreams):
 
         def done(error: BaseException | None) -> None:
             if error is not None:
+                self._failed(entry)
                 return written.errback(error)
             try:
                 accepted = self._delivered(entry)
@@ -210,8 +231,11 @@ class SqliteStreams(MemoryStreams):
 
     def load(self, connection: sqlite3.Connection) -> None:
         """Take up the streams, history and event ids the file holds."""
-        for topic, epoch, top in connection.execute("SELECT topic, epoch, top FROM streams"):
-            self._streams[topic] = Stream(epoch, self._policy(topic), top)
+        self.complete_since = _created(connection, self._clock())
+        streams = connection.execute("SELECT topic, epoch, top, dropped FROM streams")
+        for topic, epoch, top, dropped in streams:
+            stream = self._streams[topic] = Stream(epoch, self._policy(topic), top)
+            stream.dropped_time = dropped
         rows = connection.execute(
             "SELECT topic, offset, epoch, time, publication, event_id, payload "
             "FROM events JOIN streams USING (topic) ORDER BY topic, offset"
@@ -225,18 +249,24 @@ class SqliteStreams(MemoryStreams):
         for event_id, topic, offset, expires in connection.execute(
             "SELECT event_id, topic, offset, expires FROM accepted WHERE expires > ?", (now,)
         ):
-            self._accepted[event_id] = _known(topic, offset, self._streams.get(topic))
-            self._accepted_expiry.add(event_id, expires)
+            kept = self._streams.get(topic)
+            epoch = "" if kept is None else kept.epoch
+            self._remember(event_id, topic, offset, epoch, expires - self._dedupe_window)
         self.expire()
 
     def expire(self) -> None:
         firsts = {topic: _first(stream) for topic, stream in self._streams.items()}
         super().expire()
-        statements: list[Statement] = [
-            ("DELETE FROM events WHERE topic = ? AND offset < ?", (topic, _first(stream)))
-            for topic, stream in self._streams.items()
-            if _first(stream) != firsts[topic]
-        ]
+        statements: list[Statement] = []
+        for topic, stream in self._streams.items():
+            if _first(stream) != firsts[topic]:
+                statements += [
+                    ("DELETE FROM events WHERE topic = ? AND offset < ?", (topic, _first(stream))),
+                    (
+                        "UPDATE streams SET dropped = max(dropped, ?) WHERE topic = ?",
+                        (stream.dropped_time, topic),
+                    ),
+                ]
         statements.append(("DELETE FROM accepted WHERE expires <= ?", (self._clock(),)))
         self._writer.submit(statements)
 
@@ -245,14 +275,24 @@ def _first(stream: Stream) -> int:
     return stream.entries[0].offset if stream.entries else stream.top + 1
 
 
-def _known(topic: str, offset: int, stream: Stream | None) -> Accepted:
-    """An accepted event id read back from disk: its entry if history still has it."""
-    if stream is not None:
-        for entry in stream.entries:
-            if entry.offset == offset:
-                return Accepted(entry)
-    epoch = stream.epoch if stream is not None else ""
-    return Accepted(Entry(Draft(topic), offset, epoch, 0, 0.0))
+def _dropped_by(stream: Stream, entry: Entry) -> float:
+    """The time of the newest publication out of history once `entry` is in: a time
+    recovery must not reach back past (kept across restarts in the streams table)."""
+    evicted = entry.offset - stream.policy.size
+    entries = stream.entries
+    if evicted <= 0:
+        return stream.dropped_time
+    if entries and entries[0].offset <= evicted <= entries[-1].offset:
+        return max(stream.dropped_time, entries[evicted - entries[0].offset].time)
+    return max(stream.dropped_time, entry.time if stream.policy.size <= 0 else 0.0)
+
+
+def _created(connection: sqlite3.Connection, now: float) -> float:
+    """When this file's history began (before it, everything was lost, or never was)."""
+    with connection:
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now,))
+    (created,) = connection.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+    return float(created)
 
 
 class SqliteClientStore(MemoryClientStore):

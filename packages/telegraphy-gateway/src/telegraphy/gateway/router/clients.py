@@ -95,13 +95,15 @@ class ClientRegistry:
     def _request(
         self, record: ClientRecord, pattern: Pattern, given: Request | None
     ) -> Request | None:
-        """What a restored subscription recovers: the client's positions, else (persistent)
-        where the gateway saw it leave."""
-        request = given.narrowed(pattern) if given is not None else Request()
+        """What a restored subscription recovers, when the client asked (HELLO's recover) or
+        the subscription is persistent: the client's positions first, then where the gateway
+        saw it leave (exact topics: the position; patterns: the time, for topics the client
+        has no position for)."""
         kept = record.persistent.get(pattern)
-        if kept is None:
-            return request if request else None
-        positions = {**kept, **request.positions}
+        if given is None and kept is None:
+            return None
+        request = given.narrowed(pattern) if given is not None else Request()
+        positions = {**(kept or {}), **request.positions}
         since = request.since
         if since is None and pattern.match != "exact":
             since = record.left_at
@@ -164,12 +166,24 @@ class ClientRegistry:
         return self._store.get(session.client_id, self._clock())
 
 
-def _missed(identity: Identity, restored: list[Any], recoveries: list[Any]) -> str:
-    """WELCOME's `missed_events`: "recovering" when every restored subscription recovers what
-    it missed (each gets a recovery report), "none" when nothing was restored."""
-    if identity.previous is None or len(recoveries) < len(restored):
+def _missed(
+    identity: Identity,
+    restored: list[Subscription],
+    recoveries: list[tuple[Subscription, Request]],
+) -> str:
+    """WELCOME's `missed_events`: "recovering" when every restored subscription recovers all
+    it may have missed (each gets a recovery report), "none" when nothing was restored."""
+    complete = [s for s, request in recoveries if _covers(request, s.pattern)]
+    if identity.previous is None or len(complete) < len(restored):
         return "unknown"
     return "recovering" if restored else "none"
+
+
+def _covers(request: Request, pattern: Pattern) -> bool:
+    """Whether `request` reaches every topic `pattern` may have had events on."""
+    if request.since is not None:
+        return True
+    return pattern.match == "exact" and pattern.uri in request.positions
 
 
 def subscription_details(

@@ -73,8 +73,10 @@ class RouterProcedures:
             raise NotAuthorized(f"not authorized to read the history of {topic!r}")
         streams = self._realm.engine.streams
         found = streams.history(topic, limit)
-        top = streams.top(topic)
-        return found.addCallback(lambda entries: _history(topic, top, caller, entries))
+        # The top once the entries are read: never behind the last of them.
+        return found.addCallback(
+            lambda entries: _history(topic, streams.top(topic), caller, entries)
+        )
 
 
 def _history(
