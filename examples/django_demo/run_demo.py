@@ -79,7 +79,7 @@ def main() -> int:
     env = {**os.environ, "TELEGRAPHY_DEMO_GATEWAY_PORT": str(args.gateway_port)}
     subprocess.run(manage("migrate", "--noinput", "-v", "0"), env=env, check=True)
     script = CREATE_USERS.format(users=USERS)
-    subprocess.run(manage("shell", "-c", script), env=env, check=True)
+    subprocess.run(manage("shell", "-v", "0", "-c", script), env=env, check=True)
     if not BUNDLE.exists():
         print("demo: the JS client is not built yet (make ship-js): pages will not be live")
     gateway = subprocess.Popen(manage("run_telegraph", "--port", str(args.gateway_port)), env=env)
@@ -103,7 +103,13 @@ def banner(port: int, gateway_port: int) -> str:
         f"    {name} / {password}{'  (admin)' if admin else ''}" for name, password, admin in USERS
     )
     pages = json.dumps(
-        ["/demo/simple/", "/demo/change_tracker/", "/demo/notifications/", "/demo/chat/"]
+        [
+            "/demo/editor/",
+            "/demo/simple/",
+            "/demo/change_tracker/",
+            "/demo/notifications/",
+            "/demo/chat/",
+        ]
     )
     return (
         f"\nTelegraphy demo running:\n"

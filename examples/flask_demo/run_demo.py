@@ -93,7 +93,8 @@ def main() -> int:
 def banner(port: int, gateway_port: int) -> str:
     return (
         f"\nTelegraphy Flask demo running:\n"
-        f"  Open   http://127.0.0.1:{port}/demo/change_tracker/   (the live change tracker)\n"
+        f"  Open   http://127.0.0.1:{port}/demo/editor/   (edit on one side, watch the other)\n"
+        f"  or     http://127.0.0.1:{port}/demo/change_tracker/   (the live change tracker)\n"
         f"  and    http://127.0.0.1:{port}/demo/models/   to create, change and delete MyModels\n"
         f"  Gateway ws://127.0.0.1:{gateway_port}/ws (health: /health)\n"
         f"  Ctrl-C stops both.\n"

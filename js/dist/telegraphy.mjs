@@ -400,9 +400,9 @@ var Telegraphy = class _Telegraphy extends Emitter {
     this.options = { ...options };
     this.token = options.token ?? null;
     this.store = options.store ?? cookieStore();
-    if (!this.tokenSource() && !this.token) this.clientId = this.store.load();
+    if (!this.tokenSource() && !this.token) this.load();
   }
-  // -- the seeds' API: a default instance -----------------------------------------------
+  // -- the original API: a default instance ---------------------------------------------
   /** The instance behind `Telegraphy.register` (configured from `window.TELEGRAPHY_CONFIG`). */
   static get default() {
     const config = globalThis.TELEGRAPHY_CONFIG;
@@ -437,6 +437,7 @@ var Telegraphy = class _Telegraphy extends Emitter {
     Object.assign(this.options, options);
     if (options.token) this.token = options.token;
     if (options.store) this.store = options.store;
+    this.dropIfAnotherUsers();
     if (this.session) this.session.drop(1e3, "reconfigured");
     else if (this.state === "reconnecting") this.retryNow();
     else this.connect();
@@ -603,7 +604,8 @@ var Telegraphy = class _Telegraphy extends Emitter {
     this.failures = 0;
     if (typeof extra.client_id === "string") {
       this.clientId = extra.client_id;
-      this.store.save(extra.client_id, extra.client_expires);
+      this.owner = this.options.user;
+      this.store.save(storedValue(this.clientId, this.owner), extra.client_expires);
     }
     this.state = "open";
     this.syncSubscriptions(session, resumed ? extra.subscriptions : []);
@@ -647,6 +649,18 @@ var Telegraphy = class _Telegraphy extends Emitter {
   }
   stopTimers() {
     for (const timer of Object.values(this.timers)) clearTimeout(timer);
+  }
+  load() {
+    const [clientId, owner] = storedClient(this.store.load());
+    this.clientId = clientId;
+    this.owner = owner;
+    this.dropIfAnotherUsers();
+  }
+  /** A client id given to another user (signed in or out since) is not resumed: the gateway
+   * would refuse it. The page starts afresh instead. */
+  dropIfAnotherUsers() {
+    const user = this.options.user;
+    if (this.owner !== void 0 && user !== void 0 && user !== this.owner) this.clientId = null;
   }
   forget() {
     this.clientId = null;
@@ -705,12 +719,14 @@ var Telegraphy = class _Telegraphy extends Emitter {
   subscribeEntry(session, entry) {
     const pageSince = entry.early ? this.options.since : void 0;
     const options = subscribeOptions(entry, entry.fresh ? entry.since ?? pageSince : void 0);
+    if (entry.fresh && this.options.debug) this.checkDefined(entry);
     entry.pending = true;
     session.subscribe(entry.topic, options, (error, id) => {
       if (session !== this.session || !session.established) return;
       entry.pending = false;
       if (error) {
         error.topic = entry.topic;
+        this.warn(`subscription to ${JSON.stringify(entry.name)} refused: ${error.message}`);
         for (const subscription of entry.subs) subscription.settled(error);
         return this.emit("error", error);
       }
@@ -721,6 +737,20 @@ var Telegraphy = class _Telegraphy extends Emitter {
       this.adopt(entry, id);
       if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
     });
+  }
+  /** In debug mode: an event name that matches nothing the web app defines is a typo. */
+  checkDefined(entry) {
+    const defined = this.options.events;
+    const events = this.prefix("event") + ".";
+    if (!defined || !entry.topic.startsWith(events)) return;
+    const name = entry.topic.slice(events.length);
+    const matches = (d) => entry.match === "exact" ? d === name : d.startsWith(name);
+    if (defined.some(matches)) return;
+    const known = defined.length ? `; the app defines ${defined.join(", ")}` : "";
+    this.warn(`no event named ${JSON.stringify(entry.name)}${known}`);
+  }
+  warn(message) {
+    if (this.options.debug) console.warn(`Telegraphy: ${message}`);
   }
   adopt(entry, id) {
     entry.id = id;
@@ -790,6 +820,14 @@ function subscribeOptions(entry, since) {
   const recover = entry.id === null && recoverOf([entry], entry.positions.size ? void 0 : since);
   if (recover) options.recover = recover;
   return options;
+}
+function storedValue(clientId, owner) {
+  return owner === void 0 ? clientId : `${clientId} ${owner ?? ""}`;
+}
+function storedClient(value) {
+  const space = value?.indexOf(" ") ?? -1;
+  if (!value || space < 0) return [value || null, void 0];
+  return [value.slice(0, space), value.slice(space + 1) || null];
 }
 function newId() {
   const bytes = new Uint8Array(16);

@@ -1,5 +1,5 @@
 // The script-tag build: `window.Telegraphy` is the class, whose static register, unregister
-// and configure drive a default instance (the seeds' API). A page may set
+// and configure drive a default instance (the original Telegraphy API). A page may set
 // `window.TELEGRAPHY_CONFIG` before loading the script instead of calling configure.
 
 import { Telegraphy, type TelegraphyOptions } from './client';

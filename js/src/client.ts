@@ -60,6 +60,18 @@ export interface TelegraphyOptions {
    * subscribe of each subscription has the gateway replay what was published from then on.
    */
   since?: number;
+  /**
+   * The user the page's token is for (the template helpers set it; null: anonymous). A client
+   * id kept for another user is not resumed: the page starts afresh.
+   */
+  user?: string | null;
+  /**
+   * Warn in the console when a subscription is refused, or when an event name matches none
+   * of `events` (the template helpers turn it on when the web app runs in debug mode).
+   */
+  debug?: boolean;
+  /** The event names the web app defines (the template helpers give them in debug mode). */
+  events?: string[];
 }
 
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -154,6 +166,8 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   private everOpen = false;
   private failures = 0;
   private refusal: string | undefined;
+  /** Whom `clientId` was given to, when known (see `user`). */
+  private owner: string | null | undefined;
   private timers: Record<'retry' | 'connect' | 'beat' | 'deadline', any> = {
     retry: 0,
     connect: 0,
@@ -168,10 +182,10 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     this.store = options.store ?? cookieStore();
     // A page that brings no token can only regain its authority by resuming; one that brings a
     // token starts afresh, so that two tabs never take each other's client record.
-    if (!this.tokenSource() && !this.token) this.clientId = this.store.load();
+    if (!this.tokenSource() && !this.token) this.load();
   }
 
-  // -- the seeds' API: a default instance -----------------------------------------------
+  // -- the original API: a default instance ---------------------------------------------
 
   /** The instance behind `Telegraphy.register` (configured from `window.TELEGRAPHY_CONFIG`). */
   static get default(): Telegraphy {
@@ -214,6 +228,7 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     Object.assign(this.options, options);
     if (options.token) this.token = options.token;
     if (options.store) this.store = options.store;
+    this.dropIfAnotherUsers();
     if (this.session) this.session.drop(1000, 'reconfigured');
     else if (this.state === 'reconnecting') this.retryNow();
     else this.connect();
@@ -410,7 +425,8 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     this.failures = 0;
     if (typeof extra.client_id === 'string') {
       this.clientId = extra.client_id;
-      this.store.save(extra.client_id, extra.client_expires as number | undefined);
+      this.owner = this.options.user;
+      this.store.save(storedValue(this.clientId, this.owner), extra.client_expires as number | undefined);
     }
     this.state = 'open';
     this.syncSubscriptions(session, resumed ? (extra.subscriptions as Restored[]) : []);
@@ -459,6 +475,20 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
 
   private stopTimers(): void {
     for (const timer of Object.values(this.timers)) clearTimeout(timer);
+  }
+
+  private load(): void {
+    const [clientId, owner] = storedClient(this.store.load());
+    this.clientId = clientId;
+    this.owner = owner;
+    this.dropIfAnotherUsers();
+  }
+
+  /** A client id given to another user (signed in or out since) is not resumed: the gateway
+   * would refuse it. The page starts afresh instead. */
+  private dropIfAnotherUsers(): void {
+    const user = this.options.user;
+    if (this.owner !== undefined && user !== undefined && user !== this.owner) this.clientId = null;
   }
 
   private forget(): void {
@@ -527,12 +557,14 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     // not one made later (a room joined minutes after) that would replay minutes of history.
     const pageSince = entry.early ? this.options.since : undefined;
     const options = subscribeOptions(entry, entry.fresh ? (entry.since ?? pageSince) : undefined);
+    if (entry.fresh && this.options.debug) this.checkDefined(entry);
     entry.pending = true;
     session.subscribe(entry.topic, options, (error, id) => {
       if (session !== this.session || !session.established) return;
       entry.pending = false;
       if (error) {
         (error as WampError & { topic?: string }).topic = entry.topic;
+        this.warn(`subscription to ${JSON.stringify(entry.name)} refused: ${error.message}`);
         for (const subscription of entry.subs) subscription.settled(error);
         return this.emit('error', error);
       }
@@ -544,6 +576,22 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
       // Asked for while the SUBSCRIBE was on its way: subscribing again makes it persistent.
       if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
     });
+  }
+
+  /** In debug mode: an event name that matches nothing the web app defines is a typo. */
+  private checkDefined(entry: Entry): void {
+    const defined = this.options.events;
+    const events = this.prefix('event') + '.';
+    if (!defined || !entry.topic.startsWith(events)) return;
+    const name = entry.topic.slice(events.length);
+    const matches = (d: string) => (entry.match === 'exact' ? d === name : d.startsWith(name));
+    if (defined.some(matches)) return;
+    const known = defined.length ? `; the app defines ${defined.join(', ')}` : '';
+    this.warn(`no event named ${JSON.stringify(entry.name)}${known}`);
+  }
+
+  private warn(message: string): void {
+    if (this.options.debug) console.warn(`Telegraphy: ${message}`);
   }
 
   private adopt(entry: Entry, id: number): void {
@@ -629,6 +677,17 @@ function subscribeOptions(entry: Entry, since: number | undefined): Dict {
   const recover = entry.id === null && recoverOf([entry], entry.positions.size ? undefined : since);
   if (recover) options.recover = recover;
   return options;
+}
+
+/** The stored value: the client id, and after a space whom it was given to ('' anonymous). */
+function storedValue(clientId: string, owner: string | null | undefined): string {
+  return owner === undefined ? clientId : `${clientId} ${owner ?? ''}`;
+}
+
+function storedClient(value: string | null): [string | null, string | null | undefined] {
+  const space = value?.indexOf(' ') ?? -1;
+  if (!value || space < 0) return [value || null, undefined];
+  return [value.slice(0, space), value.slice(space + 1) || null];
 }
 
 function newId(): string {

@@ -1,5 +1,6 @@
 // Where the client id the gateway gave is kept between connections: in memory always, and in
-// the browser also in the cookie `telegraphy_client`, so that a reload can resume it.
+// the browser also in the cookie `telegraphy_client`, so that a reload can resume it. The value
+// is the client's own (the id, and whom it was given to): a store keeps it as it is.
 
 export const COOKIE = 'telegraphy_client';
 

@@ -3,7 +3,7 @@
 import { safely } from './emitter';
 import type { Dict } from './wamp';
 
-/** An event as the gateway publishes it: the seeds' `tEvent`. */
+/** An event as the gateway publishes it: the original API's `tEvent`. */
 export interface TEvent<Data = any> {
   name: string;
   meta: {

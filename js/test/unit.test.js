@@ -553,3 +553,74 @@ test('history: telegraphy.history for an event or a channel resolves to the enve
   await assert.rejects(t.history('shop.*'), TypeError);
   t.close();
 });
+
+test('user: a client id kept for another user is not resumed; the same user resumes it', async () => {
+  const saved = [];
+  const store = { value: null, load() { return this.value; }, save(v) { saved.push(v); this.value = v; }, clear() { this.value = null; } };
+  const anonymous = client({ store, user: null });
+  anonymous.connect();
+  await join({ client_id: 'anon-client', resumed: false });
+  assert.deepEqual(saved, ['anon-client '], 'kept with whom it was given to');
+  anonymous.close();
+
+  // Signed in since: the page brings a token for user 7, and starts afresh.
+  const signedIn = client({ store });
+  signedIn.configure({ token: 'tg1.user7', user: '7' });
+  const socket = await FakeSocket.created.next('a socket');
+  socket.open();
+  assert.deepEqual((await socket.sent.next('HELLO'))[2].authextra, {}, 'no previous_session');
+  socket.deliver([4, 'ticket', {}]);
+  await socket.sent.next('AUTHENTICATE');
+  const opened = when(signedIn, 'open');
+  socket.deliver([2, 2, { authid: '7', authmethod: 'ticket', authextra: { client_id: 'user7-client', resumed: false } }]);
+  await opened;
+  assert.equal(store.value, 'user7-client 7');
+  signedIn.close();
+
+  // A reload by the same user resumes; a client id kept without its user is tried as before.
+  const reloaded = client({ store });
+  reloaded.configure({ token: 'tg1.user7-again', user: '7' });
+  const again = await FakeSocket.created.next('a socket');
+  again.open();
+  assert.deepEqual((await again.sent.next('HELLO'))[2].authextra, { previous_session: 'user7-client' });
+  reloaded.close();
+  store.value = 'legacy';
+  const legacy = client({ store, user: '8' });
+  legacy.connect();
+  const [, hello] = await join({ client_id: 'legacy', resumed: true, subscriptions: [] });
+  assert.deepEqual(hello[2].authextra, { previous_session: 'legacy' });
+  legacy.close();
+});
+
+test('debug: a refused subscription and an event name the app does not define are warned about', async (t) => {
+  const warnings = [];
+  t.mock.method(console, 'warn', (message) => warnings.push(message));
+  const events = ['shop.Order', 'shop.Invoice'];
+  const page = client({ debug: true, events });
+  page.subscribe('shop.Order');
+  page.subscribe('shop.*');
+  page.subscribe('shop.Ordr');
+  page.channel('user.7').subscribe();
+  const [socket] = await join();
+  await subscribed(socket, 1);
+  await subscribed(socket, 2);
+  const typo = await socket.sent.next('SUBSCRIBE');
+  socket.deliver([8, 32, typo[1], {}, 'wamp.error.not_authorized', ['not authorized to subscribe to telegraphy.event.shop.Ordr']]);
+  await subscribed(socket, 4);
+  assert.deepEqual(warnings, [
+    'Telegraphy: no event named "shop.Ordr"; the app defines shop.Order, shop.Invoice',
+    'Telegraphy: subscription to "shop.Ordr" refused: wamp.error.not_authorized: not authorized to subscribe to telegraphy.event.shop.Ordr',
+  ]);
+  page.close();
+
+  // Without debug: silent.
+  warnings.length = 0;
+  const quiet = client({ events });
+  quiet.subscribe('shop.Ordr').ready.catch(() => {});
+  const [s2] = await join();
+  const refused = await s2.sent.next('SUBSCRIBE');
+  s2.deliver([8, 32, refused[1], {}, 'wamp.error.not_authorized', ['no']]);
+  quiet.close();
+  await s2.sent.next('GOODBYE');
+  assert.deepEqual(warnings, []);
+});

@@ -65,6 +65,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# The stylesheet both demos share.
+STATICFILES_DIRS = [BASE_DIR.parent / "shared"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "index"
@@ -76,4 +78,12 @@ TELEGRAPHY = {
     "SECRET": os.environ.get("TELEGRAPHY_SECRET", "demo-shared-secret-change-me-0123456789"),
     "GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
     "RETRY_MAX_DELAY": 2.0,
+    # run_telegraph keeps the gateway's history and client records beside the demo's database.
+    "GATEWAY": {
+        "engine": {
+            "path": os.environ.get(
+                "TELEGRAPHY_DEMO_ENGINE", str(BASE_DIR / "telegraphy-gateway.sqlite3")
+            )
+        }
+    },
 }

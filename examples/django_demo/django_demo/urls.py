@@ -7,7 +7,8 @@ from django.urls import include, path
 
 from telegraphy.contrib.django_telegraphy import events
 
-# The seeds call it here; the app already discovered every events.py, so this adds nothing.
+# The original Telegraphy API called it here; the app already discovered every events.py,
+# so this adds nothing.
 events.autodiscover()
 
 urlpatterns = [

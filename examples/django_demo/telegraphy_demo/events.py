@@ -16,7 +16,7 @@ from .models import MyModel
 
 class MyEventsModel(BaseEventModel):
     model = MyModel
-    # The seeds' demo pages work without signing in: anyone may see MyModel's events.
+    # The demo's pages work without signing in: anyone may see MyModel's events.
     public = True
 
 

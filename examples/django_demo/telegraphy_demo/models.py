@@ -1,4 +1,4 @@
-"""The seeds' demo model."""
+"""The demo's model, as in the original Telegraphy demo."""
 
 from __future__ import annotations
 

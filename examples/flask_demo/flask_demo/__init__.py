@@ -18,11 +18,12 @@ from telegraphy.contrib.flask_telegraphy import Telegraphy
 from .models import db
 
 HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared"  # the stylesheet both demos share
 telegraphy = Telegraphy()
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=SHARED)
     gateway_port = int(os.environ.get("FLASK_DEMO_GATEWAY_PORT", "9000"))
     database = os.environ.get("FLASK_DEMO_DB", str(HERE.parent / "demo.sqlite3"))
     app.config.update(
@@ -34,6 +35,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
         TELEGRAPHY_GATEWAY_URL=f"http://127.0.0.1:{gateway_port}",
         TELEGRAPHY_RETRY_MAX_DELAY=2.0,
+        # `flask telegraphy run` keeps the gateway's history and client records here.
+        TELEGRAPHY_GATEWAY={
+            "engine": {
+                "path": os.environ.get(
+                    "FLASK_DEMO_ENGINE", str(HERE.parent / "telegraphy-gateway.sqlite3")
+                )
+            }
+        },
     )
     app.config.update(config or {})
     db.init_app(app)

@@ -1,4 +1,4 @@
-"""The seeds' demo model, with Flask-SQLAlchemy."""
+"""The demo's model, with Flask-SQLAlchemy."""
 
 from __future__ import annotations
 

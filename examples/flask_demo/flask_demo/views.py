@@ -15,6 +15,12 @@ def index() -> str:
     return render_template("index.html")
 
 
+@blueprint.get("/demo/editor/")
+def editor() -> str:
+    """The forms on one side, the change tracker on the other (both in frames)."""
+    return render_template("editor.html")
+
+
 @blueprint.get("/demo/change_tracker/")
 def change_tracker() -> str:
     return render_template("change_tracker.html", objects=_all())

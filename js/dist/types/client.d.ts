@@ -41,6 +41,18 @@ export interface TelegraphyOptions {
      * subscribe of each subscription has the gateway replay what was published from then on.
      */
     since?: number;
+    /**
+     * The user the page's token is for (the template helpers set it; null: anonymous). A client
+     * id kept for another user is not resumed: the page starts afresh.
+     */
+    user?: string | null;
+    /**
+     * Warn in the console when a subscription is refused, or when an event name matches none
+     * of `events` (the template helpers turn it on when the web app runs in debug mode).
+     */
+    debug?: boolean;
+    /** The event names the web app defines (the template helpers give them in debug mode). */
+    events?: string[];
 }
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface OpenInfo {
@@ -94,6 +106,8 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private everOpen;
     private failures;
     private refusal;
+    /** Whom `clientId` was given to, when known (see `user`). */
+    private owner;
     private timers;
     constructor(options?: TelegraphyOptions, lazy?: boolean);
     /** The instance behind `Telegraphy.register` (configured from `window.TELEGRAPHY_CONFIG`). */
@@ -124,6 +138,10 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private welcomed;
     private ended;
     private stopTimers;
+    private load;
+    /** A client id given to another user (signed in or out since) is not resumed: the gateway
+     * would refuse it. The page starts afresh instead. */
+    private dropIfAnotherUsers;
     private forget;
     private retry;
     private retryNow;
@@ -131,6 +149,9 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private heartbeat;
     private syncSubscriptions;
     private subscribeEntry;
+    /** In debug mode: an event name that matches nothing the web app defines is a typo. */
+    private checkDefined;
+    private warn;
     private adopt;
     private deliver;
     private report;

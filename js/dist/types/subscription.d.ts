@@ -1,5 +1,5 @@
 import type { Dict } from './wamp';
-/** An event as the gateway publishes it: the seeds' `tEvent`. */
+/** An event as the gateway publishes it: the original API's `tEvent`. */
 export interface TEvent<Data = any> {
     name: string;
     meta: {

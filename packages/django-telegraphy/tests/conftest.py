@@ -36,6 +36,7 @@ if not settings.configured:
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         USE_TZ=True,
         STATIC_URL="static/",
+        STATICFILES_DIRS=demo.STATICFILES_DIRS,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         LOGIN_URL="login",
         LOGIN_REDIRECT_URL="index",

@@ -23,6 +23,7 @@ def run_telegraph(
         env={
             "TELEGRAPHY_DEMO_GATEWAY_PORT": str(port),
             "DJANGO_DEMO_DB": str(tmp_path / "db.sqlite3"),
+            "TELEGRAPHY_DEMO_ENGINE": str(tmp_path / "telegraphy-gateway.sqlite3"),
             **env,
         },
     )

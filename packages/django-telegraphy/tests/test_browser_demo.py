@@ -1,8 +1,11 @@
 """The demo in a real browser: headless Chromium, the Django live server, a real gateway.
 
-Model changes made through the ORM and through the admin show on the change tracker page;
-a user's private notifications reach that user's page and never another user's; an event
-committed while a page rendered still reaches it.
+Model changes made through the ORM, the admin and the editor show on the change tracker page;
+every page says it is connected; a user's private notifications reach that user's page and
+never another user's, and one sent from the page's form shows on it; signing in starts a
+fresh client without a refusal; an event committed while a page rendered still reaches it.
+In debug mode the console names a refused subscription and an undefined event. The editor
+test saves the screenshot the README and the docs show.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from telegraphy_demo.events import Notification
 from telegraphy_demo.models import MyModel
 
 from gateway_command import free_port
-from telegraphy.contrib.django_telegraphy.conf import get_sender
+from telegraphy.contrib.django_telegraphy.conf import capture_events, get_sender
 from telegraphy.contrib.django_telegraphy.events import send_to_user
 
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser"))
 WAIT_MS = 10_000  # the bounded wait for anything to appear on a page
 
@@ -91,6 +95,28 @@ def sign_in(page: Any, base: str, username: str, password: str) -> None:
 def open_live(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("html[data-live=yes]", timeout=WAIT_MS)
+
+
+def open_connected(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("html[data-connection=open]", timeout=WAIT_MS)
+
+
+def aborts(page: Any) -> list[str]:
+    """The ABORT messages the page's WebSockets will receive (WAMP type 3)."""
+    received: list[str] = []
+
+    def watch(socket: Any) -> None:
+        socket.on("framereceived", lambda frame: frame.startswith("[3,") and received.append(frame))
+
+    page.on("websocket", watch)
+    return received
+
+
+def client_cookie(cookies: list[dict[str, Any]]) -> str:
+    values = [c["value"] for c in cookies if c["name"] == "telegraphy_client"]
+    assert len(values) == 1, cookies
+    return str(values[0])
 
 
 def changes(page: Any) -> list[str]:
@@ -186,3 +212,102 @@ def test_an_event_committed_while_the_page_rendered_still_reaches_it(
     open_live(page, f"{live_server.url}/demo/render_gap/")
     wait_for_changes(page, ["create while rendering"])
     assert page.locator("#objects tr").count() == 2  # the row read, and the one replayed
+
+
+def test_every_page_says_it_is_connected(gateway: int, browser: Any, live_server: Any) -> None:
+    page = browser.new_page()
+    for where in ("/", "/demo/simple/", "/accounts/login/", "/demo/change_tracker/"):
+        open_connected(page, f"{live_server.url}{where}")
+        assert page.inner_text("#status") == "● connected", where
+
+
+def test_signing_in_starts_a_fresh_client_without_a_refusal(
+    gateway: int, browser: Any, live_server: Any
+) -> None:
+    ann = User.objects.create_user("ann", password="ann-password")
+    page = browser.new_page()
+    refused = aborts(page)
+    open_connected(page, f"{live_server.url}/")
+    anonymous = page.context.cookies()
+
+    sign_in(page, live_server.url, "ann", "ann-password")
+    page.wait_for_selector("html[data-connection=open]", timeout=WAIT_MS)
+    open_connected(page, f"{live_server.url}/demo/simple/")  # the same user resumes
+    assert refused == []
+    # The client id is kept with whom it was given to: "<id> " anonymous, "<id> <pk>" Ann.
+    assert client_cookie(anonymous).endswith("%20")
+    assert client_cookie(page.context.cookies()).endswith(f"%20{ann.pk}")
+
+
+def test_a_notification_sent_from_the_form_shows_on_the_page(
+    gateway: int, browser: Any, live_server: Any
+) -> None:
+    User.objects.create_user("ann", password="ann-password")
+    page = browser.new_page()
+    sign_in(page, live_server.url, "ann", "ann-password")
+    open_live(page, f"{live_server.url}/demo/notifications/")
+    page.evaluate("window.stayed = true")
+
+    page.fill("#notify input[name=message]", "sent from the form")
+    page.click("#notify button")
+    page.wait_for_selector("#notifications li", timeout=WAIT_MS)
+    assert page.locator("#notifications li").all_inner_texts() == ["sent from the form"]
+    assert page.evaluate("window.stayed") is True  # the page did not reload
+
+
+def test_the_editor_changes_what_its_live_side_shows(
+    gateway: int, browser: Any, live_server: Any
+) -> None:
+    with capture_events():  # there before: not an event the live side replays
+        MyModel.objects.create(title="Ship the release", count=3)
+    page = browser.new_page(viewport={"width": 1280, "height": 760})
+    page.goto(f"{live_server.url}/demo/editor/")
+    live = page.frame_locator("#live")
+    editor = page.frame_locator("#editor")
+    live.locator("html[data-live=yes]").wait_for(timeout=WAIT_MS)
+
+    editor.locator("#create input[name=title]").fill("Write the changelog")
+    editor.locator("#create input[name=count]").fill("1")
+    editor.locator("#create button").click()
+    live_changes = live.locator("#changes li")
+    live_changes.first.wait_for(timeout=WAIT_MS)
+    created = MyModel.objects.get(title="Write the changelog")
+    row = editor.locator(f'tr[data-id="{created.pk}"]')
+    row.locator("form.update input[name=count]").fill("2")
+    row.locator("form.update button").click()
+    live_changes.nth(1).wait_for(timeout=WAIT_MS)
+    assert live_changes.all_inner_texts() == [
+        "create Write the changelog",
+        "update Write the changelog",
+    ]
+    counts = live.locator(f'#objects tr[data-id="{created.pk}"] td').all_inner_texts()
+    assert counts == [str(created.pk), "Write the changelog", "2"]
+    # The editor's page loads take nothing from the live side: it stayed connected throughout.
+    assert live.locator("#status").inner_text() == "● connected"
+    page.screenshot(path=SCREENSHOTS / "demo-editor.png")
+
+    editor.locator(f'tr[data-id="{created.pk}"] form.delete button').click()
+    live_changes.nth(2).wait_for(timeout=WAIT_MS)
+    assert live_changes.nth(2).inner_text() == "delete Write the changelog"
+    assert live.locator(f'#objects tr[data-id="{created.pk}"]').count() == 0
+
+
+def test_in_debug_mode_the_console_names_a_refused_subscription_and_an_unknown_event(
+    gateway: int, browser: Any, live_server: Any, settings: Any
+) -> None:
+    settings.DEBUG = True
+    page = browser.new_page()
+    warnings: list[str] = []
+    page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
+    open_connected(page, f"{live_server.url}/demo/simple/")
+    assert warnings == []  # the page's own subscription is defined and granted
+
+    refused = 'subscription to "telegraphy_demo.Notification" refused'
+    with page.expect_console_message(lambda m: refused in m.text, timeout=WAIT_MS):
+        page.evaluate("Telegraphy.default.subscribe('telegraphy_demo.MyModle')")
+        page.evaluate("Telegraphy.default.subscribe('telegraphy_demo.Notification')")
+    assert warnings[0] == (
+        'Telegraphy: no event named "telegraphy_demo.MyModle"; '
+        "the app defines telegraphy_demo.MyModel, telegraphy_demo.Notification"
+    )
+    assert any(w.startswith(f"Telegraphy: {refused}: wamp.error.not_authorized") for w in warnings)

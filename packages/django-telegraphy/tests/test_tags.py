@@ -91,3 +91,15 @@ def test_the_token_view_answers_a_fresh_uncached_token_for_the_session(client: C
     assert client.post("/telegraphy/token/").status_code == 405
     client.logout()
     assert claims(client.get("/telegraphy/token/").json()["token"]).user is None
+
+
+def test_with_debug_the_config_turns_on_the_clients_warnings_with_the_event_names(
+    settings: Any,
+) -> None:
+    settings.DEBUG = True
+    config = config_of(render(AnonymousUser()))
+    assert config["debug"] is True
+    assert config["events"] == ["telegraphy_demo.MyModel", "telegraphy_demo.Notification"]
+    settings.DEBUG = False
+    config = config_of(render(AnonymousUser()))
+    assert "debug" not in config and "events" not in config

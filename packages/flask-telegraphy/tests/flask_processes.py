@@ -23,6 +23,7 @@ def flask_telegraphy_run(
         env={
             "FLASK_DEMO_GATEWAY_PORT": str(port),
             "FLASK_DEMO_DB": str(tmp_path / "gateway.sqlite3"),
+            "FLASK_DEMO_ENGINE": str(tmp_path / "telegraphy-gateway.sqlite3"),
             **env,
         },
     )

@@ -1,7 +1,8 @@
 """The Flask demo in a real browser: headless Chromium, a real Flask server, a real gateway.
 
-Changes made through SQLAlchemy and through the demo's forms show on the change tracker page,
-and so does one committed while the page rendered.
+Changes made through SQLAlchemy and through the demo's forms show on the change tracker page
+(on its own and beside the forms in the editor), and so does one committed while the page
+rendered; every page says it is connected.
 """
 
 from __future__ import annotations
@@ -163,3 +164,39 @@ def test_an_event_committed_while_the_page_rendered_still_reaches_it(
     page.wait_for_selector("html[data-live=yes]", timeout=WAIT_MS)
     wait_for_changes(page, ["create while rendering"])
     assert page.locator("#objects tr").count() == 2  # the row read, and the one replayed
+
+
+def test_every_page_says_it_is_connected(demo: tuple[Flask, str], browser: Any) -> None:
+    _, base = demo
+    page = browser.new_page()
+    for where in ("/", "/demo/change_tracker/"):
+        page.goto(f"{base}{where}")
+        page.wait_for_selector("html[data-connection=open]", timeout=WAIT_MS)
+        assert page.inner_text("#status") == "● connected", where
+
+
+def test_the_editor_changes_what_its_live_side_shows(demo: tuple[Flask, str], browser: Any) -> None:
+    _, base = demo
+    page = browser.new_page()
+    page.goto(f"{base}/demo/editor/")
+    live = page.frame_locator("#live")
+    editor = page.frame_locator("#editor")
+    live.locator("html[data-live=yes]").wait_for(timeout=WAIT_MS)
+
+    editor.locator("#create input[name=title]").fill("Write the changelog")
+    editor.locator("#create button").click()
+    changes = live.locator("#changes li")
+    changes.first.wait_for(timeout=WAIT_MS)
+    row = editor.locator("tr[data-id]").last
+    row.locator("form.update input[name=count]").fill("2")
+    row.locator("form.update button").click()
+    changes.nth(1).wait_for(timeout=WAIT_MS)
+    editor.locator("tr[data-id] form.delete button").last.click()
+    changes.nth(2).wait_for(timeout=WAIT_MS)
+    assert changes.all_inner_texts() == [
+        "create Write the changelog",
+        "update Write the changelog",
+        "delete Write the changelog",
+    ]
+    assert live.locator("#objects tr").count() == 0
+    assert live.locator("#status").inner_text() == "● connected"

@@ -171,3 +171,15 @@ def test_outside_a_request_since_is_now_less_the_margin() -> None:
     before = time.time()
     _, config, _ = rendered(make_app())
     assert before - 2.0 <= config["since"] <= time.time() - 2.0
+
+
+def test_in_debug_mode_the_config_turns_on_the_clients_warnings_with_the_event_names() -> None:
+    register_all()
+    app = make_app()
+    app.debug = True
+    _, config, _ = rendered(app)
+    assert config["debug"] is True
+    assert config["events"] == ["flask_models.Note", "flask_models.Tag", "ops.Audit"]
+    app.debug = False
+    _, config, _ = rendered(app)
+    assert "debug" not in config and "events" not in config

@@ -34,6 +34,7 @@ from ._names import DEFAULT_REALM, DEFAULT_TOPIC_PREFIX, event_topic, validate_e
 from ._page import config_html, page_config, page_token, scripts_html
 from ._publisher import Publisher, Stats, configure, get_publisher
 from ._settings import Settings
+from ._setup_check import SetupFinding, check_secret, check_setup
 from ._signing import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -85,6 +86,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "Sender",
     "Settings",
+    "SetupFinding",
     "SignatureError",
     "Stats",
     "TIMESTAMP_HEADER",
@@ -94,6 +96,8 @@ __all__ = [
     "TransportError",
     "__version__",
     "channel_topic",
+    "check_secret",
+    "check_setup",
     "config_html",
     "configure",
     "envelope_topic",

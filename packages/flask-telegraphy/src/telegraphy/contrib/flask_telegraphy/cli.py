@@ -1,4 +1,5 @@
-"""`flask telegraphy run`: the gateway, embedded, configured from the app's TELEGRAPHY_* keys.
+"""`flask telegraphy run`: the gateway, embedded, configured from the app's TELEGRAPHY_* keys;
+`flask telegraphy check`: whether the app and its gateway work together.
 
 The gateway package is imported only when the command runs: an app whose gateway runs
 elsewhere never loads it.
@@ -12,6 +13,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from telegraphy.core import SetupFinding, check_setup
 from telegraphy.core import gateway_mapping as core_gateway_mapping
 
 from ._config import FlaskSettings
@@ -59,6 +61,30 @@ def run_command(host: str | None, port: int | None, log_level: str) -> None:
 def public_command() -> None:
     """Print the public topics as JSON: the `public` list of a separate gateway's config."""
     click.echo(json.dumps(public_patterns(get_state().settings), indent=2))
+
+
+@telegraphy_cli.command("check")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per request.")
+def check_command(timeout: float) -> None:
+    """Check the secret, TELEGRAPHY_GATEWAY_URL (/health), a signed request to the gateway's
+    ingress, and the public patterns; exit status 1 when one fails."""
+    settings = get_state().settings
+    public = gateway_mapping(settings).get("public", [])
+    findings = check_setup(settings, public, "TELEGRAPHY_{}", timeout)
+    for finding in findings:
+        report(finding)
+    failed = [f.check for f in findings if f.problem]
+    if failed:
+        raise click.ClickException(f"Telegraphy is not set up: {', '.join(failed)} (see above)")
+    click.secho("Telegraphy is set up.", fg="green")
+
+
+def report(finding: SetupFinding) -> None:
+    if finding.problem is None:
+        click.echo(f"ok    {finding.check}: {finding.detail}")
+    else:
+        click.secho(f"FAIL  {finding.check}: {finding.detail}", fg="red")
+        click.echo(f"      fix: {finding.problem}")
 
 
 def serve(config: Any) -> None:

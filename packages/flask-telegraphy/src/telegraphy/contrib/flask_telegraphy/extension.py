@@ -30,6 +30,7 @@ from ._session import defer
 from ._state import EXTENSION, TelegraphyState, get_state
 from ._tokens import flask_login_user, grants, token_for, user_id
 from .cli import telegraphy_cli
+from .events import registry
 
 BUNDLE = "telegraphy.min.js"
 STARTED = "_telegraphy_started"  # the request's start time, in `g`
@@ -102,11 +103,15 @@ def _record_start(sender: Flask, **_: Any) -> None:
 
 def client_config() -> dict[str, Any]:
     """What the JS client needs: where the gateway is, a token minted now (no network), and
-    `since`, from when the request started (outside a request: now)."""
+    `since`, from when the request started (outside a request: now). With `app.debug`, also
+    `debug` and the defined event names, for the client's console warnings."""
     state = get_state()
     user = state.get_user()
     token_url = url_for(f"{EXTENSION}.token")
-    return page_config(state.settings, user_id(user), grants(user), token_url, g.get(STARTED))
+    config = page_config(state.settings, user_id(user), grants(user), token_url, g.get(STARTED))
+    if current_app.debug:
+        config.update(debug=True, events=sorted(registry.events))
+    return config
 
 
 def telegraphy_config() -> Markup:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -12,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from telegraphy.core import config_html, page_config, scripts_html
 
 from ..conf import get_settings
+from ..events import registry
 from ..render_gap import started_at
 from ..tokens import grants, user_id
 
@@ -22,8 +24,12 @@ BUNDLE = "telegraphy/telegraphy.min.js"
 
 def client_config(user: Any, started: float | None = None) -> dict[str, Any]:
     """What the JS client needs: where the gateway is, a token minted now (no network), and
-    `since`, from when the request `started` (None: now)."""
-    return page_config(get_settings(), user_id(user), grants(user), _token_url(), started)
+    `since`, from when the request `started` (None: now). With `settings.DEBUG`, also `debug`
+    and the defined event names, for the client's console warnings."""
+    config = page_config(get_settings(), user_id(user), grants(user), _token_url(), started)
+    if settings.DEBUG:
+        config.update(debug=True, events=sorted(registry.events))
+    return config
 
 
 @register.simple_tag(takes_context=True)
