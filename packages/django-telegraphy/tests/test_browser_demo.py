@@ -216,9 +216,12 @@ def test_an_event_committed_while_the_page_rendered_still_reaches_it(
 
 def test_every_page_says_it_is_connected(gateway: int, browser: Any, live_server: Any) -> None:
     page = browser.new_page()
+    errors: list[Any] = []
+    page.on("pageerror", lambda error: errors.append(error))
     for where in ("/", "/demo/simple/", "/accounts/login/", "/demo/change_tracker/"):
         open_connected(page, f"{live_server.url}{where}")
         assert page.inner_text("#status") == "● connected", where
+    assert errors == []  # every page's script ran through
 
 
 def test_signing_in_starts_a_fresh_client_without_a_refusal(

@@ -169,10 +169,13 @@ def test_an_event_committed_while_the_page_rendered_still_reaches_it(
 def test_every_page_says_it_is_connected(demo: tuple[Flask, str], browser: Any) -> None:
     _, base = demo
     page = browser.new_page()
+    errors: list[Any] = []
+    page.on("pageerror", lambda error: errors.append(error))
     for where in ("/", "/demo/change_tracker/"):
         page.goto(f"{base}{where}")
         page.wait_for_selector("html[data-connection=open]", timeout=WAIT_MS)
         assert page.inner_text("#status") == "● connected", where
+    assert errors == []  # every page's script ran through
 
 
 def test_the_editor_changes_what_its_live_side_shows(demo: tuple[Flask, str], browser: Any) -> None:
