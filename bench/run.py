@@ -1,5 +1,6 @@
 """Entry point of `make bench`: see bench/README.md. Usage:
-.venv/bin/python bench/run.py [--routers telegraphy,crossbar] [--groups gateway,publisher] [--quick]
+.venv/bin/python bench/run.py [--routers telegraphy,crossbar]
+    [--groups gateway,publisher,django,history,storm] [--quick]
 """
 
 from __future__ import annotations

@@ -77,11 +77,17 @@ def _compile(output: Path, sources: tuple[str, ...]) -> None:
         raise BenchError(f"compiling {output.name} failed:\n{result.stderr}")
 
 
-def prepare_tools() -> Tools:
-    ensure_tools_venv()
+def compile_loadgen() -> tuple[Path, Path]:
+    """bench/build/wampload and bench/build/wampblast, compiled if out of date."""
     wampload, wampblast = BUILD_DIR / "wampload", BUILD_DIR / "wampblast"
     _compile(wampload, _LOADGEN_SOURCES)
     _compile(wampblast, _BLAST_SOURCES)
+    return wampload, wampblast
+
+
+def prepare_tools() -> Tools:
+    ensure_tools_venv()
+    wampload, wampblast = compile_loadgen()
     return Tools(
         tools_python=TOOLS_VENV / "bin" / "python",
         crossbar=TOOLS_VENV / "bin" / "crossbar",

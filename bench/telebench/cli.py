@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from . import ceiling, report, scenarios
-from .bootstrap import BENCH_DIR, REPO_DIR, Tools, prepare_tools
+from .bootstrap import BENCH_DIR, REPO_DIR, TOOLS_VENV, Tools, ensure_tools_venv, prepare_tools
 from .errors import BenchError
 from .loadgen import Loadgen
 from .report import RouterResults
@@ -20,7 +20,7 @@ from .scenarios import Measurement
 from .settings import FULL, QUICK, BenchSettings
 
 ROUTER_NAMES = ("telegraphy", "crossbar")
-GROUPS = ("gateway", "publisher", "django")
+GROUPS = ("gateway", "publisher", "django", "history", "storm")
 GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -41,7 +41,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         default=",".join(GROUPS),
         help="comma-separated scenario groups: gateway (routers compared), publisher "
         "(telegraphy-core's publisher into the gateway), django (model save cost and "
-        "save-to-subscriber latency); default: all",
+        "save-to-subscriber latency), history (fan-out cost of history: memory/SQLite "
+        "engines), storm (reconnect storm after a restart, with and without recovery); "
+        "default: all",
     )
     args = parser.parse_args(argv)
     args.groups = [name.strip() for name in args.groups.split(",") if name.strip()]
@@ -114,7 +116,42 @@ def run(args: argparse.Namespace) -> int:
         failed |= run_publisher(args)
     if "django" in args.groups:
         failed |= run_django(args)
+    if "history" in args.groups:
+        failed |= run_history(args)
+    if "storm" in args.groups:
+        failed |= run_storm(args)
     return failed
+
+
+def _draw_group_chart(results_path: Path) -> None:
+    """The chart of a history or storm results file, drawn in the tools environment."""
+    ensure_tools_venv()
+    script = Path(__file__).with_name("chart_groups.py")
+    chart_path = results_path.with_suffix(".png")
+    command = [str(TOOLS_VENV / "bin" / "python"), str(script), str(results_path), str(chart_path)]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise BenchError(f"drawing {chart_path.name} failed")
+    print(f"bench: wrote {chart_path}", flush=True)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from . import history
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the history group needs telegraphy-gateway")
+    history.run(GATEWAY, args.output_dir, quick=args.quick)
+    _draw_group_chart(args.output_dir / "history.json")
+    return 0
+
+
+def run_storm(args: argparse.Namespace) -> int:
+    from . import storm
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the storm group needs telegraphy-gateway")
+    storm.run(GATEWAY, args.output_dir, quick=args.quick)
+    _draw_group_chart(args.output_dir / "storm.json")
+    return 0
 
 
 def run_django(args: argparse.Namespace) -> int:

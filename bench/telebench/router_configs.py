@@ -65,7 +65,8 @@ def write_crossbar_config(workdir: Path, port: int) -> Path:
     return node_dir
 
 
-def telegraphy_config() -> str:
+def telegraphy_config(extra: str = "") -> str:
+    """`extra` is appended as is: more TOML tables (e.g. [engine] and [history])."""
     return (
         f'realm = "{REALM}"\n'
         f'public = [{{uri = "{PUBLIC_PREFIX}", match = "prefix"}}]\n'
@@ -75,11 +76,11 @@ def telegraphy_config() -> str:
         f'secret = "{BACKEND_SECRET}"\n'
         "\n"
         "[limits]\n"
-        f"max_output_buffer = {TELEGRAPHY_MAX_OUTPUT_BUFFER}\n"
+        f"max_output_buffer = {TELEGRAPHY_MAX_OUTPUT_BUFFER}\n" + (f"\n{extra}" if extra else "")
     )
 
 
-def write_telegraphy_config(workdir: Path) -> Path:
+def write_telegraphy_config(workdir: Path, extra: str = "") -> Path:
     path = workdir / "gateway.toml"
-    path.write_text(telegraphy_config())
+    path.write_text(telegraphy_config(extra))
     return path

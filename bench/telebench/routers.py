@@ -51,12 +51,14 @@ class CrossbarSpec:
 class TelegraphySpec:
     gateway: Path
     name: str = "telegraphy"
+    # More TOML for the gateway's configuration file (the history group's [engine], [history]).
+    extra_config: str = ""
 
     def version(self) -> str:
         return _distribution_version(self.gateway.parent / "python", "telegraphy-gateway")
 
     def command(self, workdir: Path, port: int) -> list[str]:
-        config = write_telegraphy_config(workdir)
+        config = write_telegraphy_config(workdir, self.extra_config)
         return [
             str(self.gateway),
             "--host",
@@ -115,15 +117,27 @@ def _wait_group_gone(leader: subprocess.Popen[bytes], timeout_s: float) -> bool:
 
 
 class RunningRouter:
-    """A router process on a fresh port and work directory; a context manager."""
+    """A router process on a fresh port and work directory; a context manager.
 
-    def __init__(self, spec: RouterSpec, start_timeout_s: float) -> None:
+    With `workdir` and `port` given (the reconnect storm restarts a gateway in place), the
+    router runs there, and the directory is the caller's to remove."""
+
+    def __init__(
+        self,
+        spec: RouterSpec,
+        start_timeout_s: float,
+        workdir: Path | None = None,
+        port: int | None = None,
+    ) -> None:
         self.spec = spec
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self._start_timeout_s = start_timeout_s
-        self._workdir = tempfile.TemporaryDirectory(prefix=f"bench-{spec.name}-")
+        self._owned = (
+            tempfile.TemporaryDirectory(prefix=f"bench-{spec.name}-") if workdir is None else None
+        )
+        self._dir = Path(self._owned.name) if self._owned is not None else Path(workdir or ".")
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_path = Path(self._workdir.name) / "router.log"
+        self._log_path = self._dir / "router.log"
 
     @property
     def pid(self) -> int:
@@ -132,11 +146,11 @@ class RunningRouter:
         return self._process.pid
 
     def __enter__(self) -> RunningRouter:
-        command = self.spec.command(Path(self._workdir.name), self.port)
-        with self._log_path.open("wb") as log:
+        command = self.spec.command(self._dir, self.port)
+        with self._log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 command,
-                cwd=self._workdir.name,
+                cwd=self._dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -153,7 +167,8 @@ class RunningRouter:
         traceback: TracebackType | None,
     ) -> None:
         self._stop()
-        self._workdir.cleanup()
+        if self._owned is not None:
+            self._owned.cleanup()
 
     def _wait_until_healthy(self) -> None:
         url = f"http://{HOST}:{self.port}/health"

@@ -1,0 +1,67 @@
+"""Draws results/history.json or results/storm.json as a PNG: one panel per entry of its
+"panels", a bar per figure (the median) with the range over the repeats as an error bar.
+
+Runs in bench/.venv-crossbar (where matplotlib is installed):
+    python chart_groups.py RESULTS.json OUTPUT.png
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+
+_COLOURS = ("#9a9a9a", "#2a7ab0", "#c07030", "#5a9a40")
+_COLUMNS = 3
+
+
+def _panel(axes: Any, panel: dict[str, Any], figures: dict[str, Any]) -> None:
+    keys = panel["keys"]
+    medians = [figures[k]["median"] for k in keys]
+    low = [figures[k]["median"] - figures[k]["min"] for k in keys]
+    high = [figures[k]["max"] - figures[k]["median"] for k in keys]
+    labels = [figures[k].get("short", k) for k in keys]
+    bars = axes.bar(labels, medians, yerr=[low, high], capsize=6, color=_COLOURS[: len(keys)])
+    axes.bar_label(
+        bars, labels=[f"{v:,.2f}" if v < 100 else f"{v:,.0f}" for v in medians], padding=8
+    )
+    axes.set_title(panel["title"], fontsize=10)
+    axes.set_ylabel(figures[keys[0]]["unit"])
+    axes.margins(y=0.2)
+    if panel.get("note"):
+        axes.set_xlabel(panel["note"], fontsize=9)
+
+
+def draw(results: dict[str, Any], output: Path) -> None:
+    panels = results["panels"]
+    columns = min(len(panels), _COLUMNS)
+    rows = -(-len(panels) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(6 * columns, 5 * rows), squeeze=False)
+    cells = [axes for row in grid for axes in row]
+    for axes, panel in zip(cells, panels, strict=False):
+        _panel(axes, panel, results["figures"])
+    for axes in cells[len(panels) :]:
+        axes.axis("off")
+    repeats = results["settings"]["repeats"]
+    fig.suptitle(
+        f"{results['title']} ({results['mode']} run, telegraphy-gateway "
+        f"{results['gateway_version']}; median of {repeats}, bars: min..max)",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    fig.savefig(output, dpi=100)
+
+
+def main() -> None:
+    results_path, output = Path(sys.argv[1]), Path(sys.argv[2])
+    draw(json.loads(results_path.read_text()), output)
+
+
+if __name__ == "__main__":
+    main()
