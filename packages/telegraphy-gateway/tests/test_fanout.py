@@ -6,53 +6,16 @@ A pure-logic test of the broker: sessions sit on recording transports instead of
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from in_process import joined, memory_realm, receive
 from telegraphy.gateway import GatewayConfig
-from telegraphy.gateway.auth import Accept
-from telegraphy.gateway.engines import MemoryEngine
-from telegraphy.gateway.router.realm import Realm
-from telegraphy.gateway.session import Session
-from telegraphy.gateway.wire import CODECS, Codec
+from telegraphy.gateway.wire import CODECS
 
 JSON = CODECS["wamp.2.json"]
 
 
-class Recorder:
-    """A transport that keeps the frames written to it."""
-
-    def __init__(self, codec: Codec) -> None:
-        self.codec = codec
-        self.frames: list[bytes] = []
-
-    def send_frame(self, frame: bytes) -> None:
-        self.frames.append(frame)
-
-    def close(self, code: int, reason: str) -> None:
-        pass
-
-    def details(self) -> dict[str, Any]:
-        return {"type": "recorder"}
-
-
-def receive(session: Session, message: list[Any]) -> None:
-    """Hand the session a message as if it had come off the wire."""
-    for parsed, raw in JSON.decode(json.dumps(message).encode(), False):
-        session.on_message(parsed, raw)
-
-
-def joined(realm: Realm, subprotocol: str) -> tuple[Session, Recorder]:
-    transport = Recorder(CODECS[subprotocol])
-    session = Session(transport, realm)
-    receive(session, [1, "telegraphy", {"roles": {"subscriber": {}, "publisher": {}}}])
-    assert session.state == "established"
-    session.permissions = realm.permissions_for(Accept("b", "backend", "wampcra"))
-    return session, transport
-
-
 def test_one_frame_per_codec_shared_by_all_subscribers() -> None:
-    config = GatewayConfig()
-    realm = Realm(config, MemoryEngine(config.history.policy, config.history.dedupe_window))
+    realm = memory_realm(GatewayConfig())
     publisher, _ = joined(realm, "wamp.2.json")
     subscribers = [joined(realm, p) for p in ["wamp.2.json"] * 50 + ["wamp.2.msgpack"] * 50]
     for session, transport in subscribers:

@@ -6,61 +6,20 @@ Pure router logic on the in-memory engine: sessions sit on recording transports.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from in_process import JSON, Recorder, joined, memory_realm, receive
 from telegraphy.gateway import GatewayConfig
-from telegraphy.gateway.auth import Accept
 from telegraphy.gateway.config import HistoryConfig
-from telegraphy.gateway.engines import MemoryEngine
 from telegraphy.gateway.router.realm import Realm
 from telegraphy.gateway.router.uri import Pattern
 from telegraphy.gateway.session import Session
-from telegraphy.gateway.wire import CODECS, Codec
 
-JSON = CODECS["wamp.2.json"]
 TOPIC = "app.orders"
 
 
-class Recorder:
-    def __init__(self, codec: Codec) -> None:
-        self.codec = codec
-        self.frames: list[bytes] = []
-
-    def send_frame(self, frame: bytes) -> None:
-        self.frames.append(frame)
-
-    def close(self, code: int, reason: str) -> None:
-        pass
-
-    def details(self) -> dict[str, Any]:
-        return {"type": "recorder"}
-
-    def messages(self) -> list[list[Any]]:
-        return [json.loads(frame[2:] if frame[1] < 126 else frame[4:]) for frame in self.frames]
-
-    def events(self) -> list[list[Any]]:
-        return [m for m in self.messages() if m[0] == 36]
-
-
 def realm_with(history: HistoryConfig | None = None) -> Realm:
-    config = GatewayConfig(history=history or HistoryConfig())
-    engine = MemoryEngine(config.history.policy, config.history.dedupe_window)
-    return Realm(config, engine)
-
-
-def receive(session: Session, message: list[Any]) -> None:
-    for parsed, raw in JSON.decode(json.dumps(message).encode(), False):
-        session.on_message(parsed, raw)
-
-
-def joined(realm: Realm) -> tuple[Session, Recorder]:
-    transport = Recorder(JSON)
-    session = Session(transport, realm)
-    receive(session, [1, "telegraphy", {"roles": {"subscriber": {}, "publisher": {}}}])
-    session.permissions = realm.permissions_for(Accept("b", "backend", "wampcra"))
-    transport.frames.clear()
-    return session, transport
+    return memory_realm(GatewayConfig(history=history or HistoryConfig()))
 
 
 def publish(session: Session, *values: Any, topic: str = TOPIC) -> None:
@@ -172,8 +131,7 @@ def anonymous(realm: Realm, authextra: dict[str, Any]) -> tuple[Session, Recorde
 
 def test_a_resumed_pattern_subscription_recovers_topics_it_never_saw() -> None:
     public = (Pattern("public.", "prefix"),)
-    config = GatewayConfig(public=public)
-    realm = Realm(config, MemoryEngine(config.history.policy, config.history.dedupe_window))
+    realm = memory_realm(GatewayConfig(public=public))
     backend, _ = joined(realm)
     first, seen = anonymous(realm, {})
     client_id = seen.messages()[0][2]["authextra"]["client_id"]
