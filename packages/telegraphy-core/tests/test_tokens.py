@@ -90,6 +90,7 @@ def forge(token: str, **changes: Any) -> str:
         (forge(mint_token(SECRET, "42", now=NOW), sub="1"), "bad_signature"),
         (forge(mint_token(SECRET, "42", now=NOW), sub_events=["admin.Secrets"]), "bad_signature"),
         ("tg1." + "A" * 20000 + ".x", "malformed"),
+        ("tg1.é.ü", "malformed"),
     ],
 )
 def test_forged_or_malformed_tokens_are_refused(token: str, code: str) -> None:

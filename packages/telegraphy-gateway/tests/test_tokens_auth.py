@@ -98,6 +98,7 @@ async def test_refusals_say_why(gateway: GatewayProcess) -> None:
     cases = [
         (token("42", secret="another-secret-0123456789"), {}, "invalid token"),
         ("tg1.not-a-token", {}, "invalid token"),
+        ("tg1.é.ü", {}, "invalid token"),
         ("", {}, "invalid token"),
         (expired, {}, "token expired"),
         (future, {}, "token not yet valid: check the clocks"),

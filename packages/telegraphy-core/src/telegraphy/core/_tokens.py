@@ -88,7 +88,8 @@ def read_token(
     secret: str, token: str, now: float | None = None, leeway: float = 5.0
 ) -> TokenClaims:
     """The claims of a genuine, current token; else `TokenError` with a code saying why."""
-    if not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH:
+    # A token is ASCII by construction: anything else is malformed, never an encoding error.
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH or not token.isascii():
         raise TokenError("malformed", "invalid token")
     version, _, rest = token.partition(".")
     encoded, _, mac = rest.partition(".")

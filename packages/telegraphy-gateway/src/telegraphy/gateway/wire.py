@@ -83,7 +83,7 @@ class Codec:
         if klass is None:
             raise ProtocolError(f"unknown WAMP message type {kind!r}")
         try:
-            return _checked(klass, raw)
+            message = _checked(klass, raw)
         except InvalidUriError as e:
             field = _REQUEST_URI_FIELDS.get(klass)
             if field is None or len(raw) < 4 or not isinstance(raw[3], str):
@@ -91,7 +91,12 @@ class Codec:
             # Check every other field with a valid stand-in, then put the peer's URI back.
             message = _checked(klass, [*raw[:3], "invalid", *raw[4:]])
             setattr(message, field, raw[3])
-            return message
+        if getattr(message, "payload", None) is not None:
+            # Binary Arguments are autobahn's payload transparency, which this router does not
+            # offer: the spec's Arguments is a list.
+            name = klass.__name__.upper()
+            raise ProtocolError(f"malformed {name}: Arguments must be a list, not bytes")
+        return message
 
 
 # JavaScript's MessagePack and CBOR encoders (wampy.js uses msgpackr and cbor-x) write

@@ -24,14 +24,13 @@ class WampCraAuthenticator:
         if not hello.authid:
             return Deny(DENIED, "WAMP-CRA needs an authid in HELLO")
         self._backend = self._backends.get(hello.authid)
-        # An unknown authid gets a challenge it cannot answer, so that a client cannot tell
-        # which authids exist.
+        # An unknown authid gets a challenge it cannot answer, and every challenge has the same
+        # shape (no authrole, which would tell a configured backend apart), so that a client
+        # cannot tell which authids exist.
         self._secret = self._backend.secret if self._backend else secrets.token_hex(32)
-        authrole = self._backend.authrole if self._backend else "backend"
         self._challenge = json.dumps(
             {
                 "authid": hello.authid,
-                "authrole": authrole,
                 "authmethod": "wampcra",
                 "authprovider": "static",
                 "session": hello.session_id,
