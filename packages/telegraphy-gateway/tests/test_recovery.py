@@ -155,3 +155,21 @@ def test_a_resumed_pattern_subscription_recovers_topics_it_never_saw() -> None:
         "public.a": (1, None),
         "public.b": (1, None),
     }
+
+
+def test_a_publication_some_serializer_cannot_carry_is_refused_before_anyone_gets_it() -> None:
+    realm = realm_with()
+    publisher, answers = joined(realm)
+    subscriber, seen = joined(realm)
+    subscribe(subscriber, {})
+    seen.frames.clear()
+    receive(publisher, [16, 5, {"acknowledge": True}, TOPIC, [float("nan")]])
+    receive(publisher, [16, 6, {"acknowledge": True}, TOPIC, ["\ud800"]])
+    receive(subscriber, [32, 8, {}, "app.\ud800"])
+
+    errors = [m for m in answers.messages() if m[0] == 8]
+    invalid = "wamp.error.invalid_argument"
+    assert [(e[2], e[4]) for e in errors] == [(5, invalid), (6, invalid)]
+    assert seen.events() == []  # nothing delivered, nothing kept
+    assert realm.engine.streams.top(TOPIC) is None
+    assert [m[4] for m in seen.messages() if m[0] == 8] == ["wamp.error.invalid_uri"]

@@ -12,7 +12,7 @@ import msgpack
 import pytest
 from autobahn.wamp.exception import ProtocolError
 
-from telegraphy.gateway.wire import CODECS
+from telegraphy.gateway.wire import CODECS, MAX_DEPTH, NotPortable, check_portable
 
 ENCODERS: dict[str, Callable[[Any], bytes]] = {
     "wamp.2.json": lambda v: json.dumps(v).encode(),
@@ -46,3 +46,39 @@ def test_a_list_of_arguments_with_bytes_inside_is_fine() -> None:
     codec = CODECS["wamp.2.msgpack"]
     ((message, _),) = codec.decode(msgpack.packb([16, 1, {}, "app.t", [b"x"]]), True)
     assert message.args == [b"x"]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (["\ud800"], "lone surrogate"),
+        ([{"\udfff": 1}], "lone surrogate"),
+        ([2**64], "outside 64 bits"),
+        ([-(2**63) - 1], "outside 64 bits"),
+        ([float("nan")], "JSON cannot carry"),
+        ([{"x": float("inf")}], "JSON cannot carry"),
+        ([{b"key": 1}], "not a string"),
+        ([{(1, 2): 1}], "not a string"),
+        ([{1, 2}], "set"),
+        ([msgpack.Timestamp(1, 0)], "Timestamp"),
+        ([cbor2.CBORTag(99, "x")], "CBORTag"),
+        ([[[[]]]], None),  # fine
+        ([2**64 - 1, -(2**63), "é", b"\x00", None, True, 1.5, {"k": [1]}], None),  # fine
+    ],
+)
+def test_only_what_every_serializer_carries_may_be_published(
+    value: Any, problem: str | None
+) -> None:
+    if problem is None:
+        check_portable(value)
+    else:
+        with pytest.raises(NotPortable, match=problem):
+            check_portable(value)
+
+
+def test_nesting_is_bounded() -> None:
+    deep: list[Any] = []
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    with pytest.raises(NotPortable, match="nested deeper"):
+        check_portable(deep)

@@ -141,3 +141,53 @@ CODECS: dict[str, Codec] = {
     )
 }
 """Supported WebSocket subprotocols, in the order the gateway prefers them."""
+
+
+MAX_DEPTH = 100
+"""Deepest nesting of lists and maps an application payload may have."""
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+class NotPortable(ValueError):
+    """An application payload that some serializer cannot encode; the message says where."""
+
+
+def check_portable(value: Any, where: str = "arguments", depth: int = 0) -> None:
+    """Refuse what not every serializer (JSON, MessagePack, CBOR) can carry to subscribers:
+    strings that are not Unicode text (lone surrogates), integers outside 64 bits, NaN and
+    infinities, map keys other than strings, types of one serializer only, nesting deeper
+    than `MAX_DEPTH`. Checked once per publication, before anyone receives it."""
+    if value is None or isinstance(value, bool | bytes):
+        return
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, int):
+        if value not in _INT_RANGE:
+            raise NotPortable(f"{where} is an integer outside 64 bits")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NotPortable(f"{where} is {value}, which JSON cannot carry")
+    elif isinstance(value, list | tuple | dict):
+        if depth >= MAX_DEPTH:
+            raise NotPortable(f"{where} is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise NotPortable(f"{where} has a map key that is not a string: {key!r}")
+                _check_text(key, f"{where} key")
+                check_portable(item, f"{where}.{key}", depth + 1)
+        else:
+            for index, item in enumerate(value):
+                check_portable(item, f"{where}[{index}]", depth + 1)
+    else:
+        raise NotPortable(
+            f"{where} is a {type(value).__name__}, which not every serializer carries"
+        )
+
+
+def _check_text(text: str, where: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotPortable(f"{where} is not Unicode text (a lone surrogate)") from None

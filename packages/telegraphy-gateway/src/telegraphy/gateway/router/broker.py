@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred
 
 from ..engines.base import Accepted, Audience, Draft, Entry, Publisher, Streams
 from ..errors import InvalidArgument, InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
-from ..wire import Codec, Raw
+from ..wire import Codec, NotPortable, Raw, check_portable
 from .delivery import event_message, receiver_filter
 from .ids import publication_id, unique_id
 from .recovery import Recovery, Request, parse_request
@@ -231,6 +231,11 @@ class Broker:
         assert publisher.permissions is not None
         if not publisher.permissions.allows("publish", Pattern(topic)):
             raise NotAuthorized(f"not authorized to publish to {topic!r}")
+        try:
+            check_portable(msg.args)
+            check_portable(msg.kwargs, "keyword arguments")
+        except NotPortable as e:
+            raise InvalidArgument(f"the publication cannot be delivered: {e}") from None
         draft = Draft(topic, msg.args, msg.kwargs, _publisher(publisher, msg, raw[2]))
         accepted = self.publish_draft(draft)
         if msg.acknowledge:

@@ -17,8 +17,19 @@ _VALIDATORS = {"exact": _EXACT, "prefix": _PREFIX, "wildcard": _WILDCARD}
 
 
 def validate_pattern(uri: str, match: str) -> bool:
-    """Whether `uri` is a well-formed URI for the given match policy."""
-    return bool(uri) and _VALIDATORS[match].match(uri) is not None
+    """Whether `uri` is a well-formed URI for the given match policy (and Unicode text that
+    every serializer can carry)."""
+    return bool(uri) and _VALIDATORS[match].match(uri) is not None and _is_text(uri)
+
+
+def _is_text(uri: str) -> bool:
+    if uri.isascii():
+        return True
+    try:
+        uri.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
