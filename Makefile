@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := telegraphy-core telegraphy-gateway django-telegraphy flask-telegraphy
 STAMP := $(VENV)/.stamp-installed
+# The dependencies of the packages' wheels, for tests/test_quickstarts.py's offline install.
+WHEELHOUSE := $(VENV)/wheelhouse
+DIST := dist
 JS_TESTS := tests/js
 JS_CLIENT := js
 DEMO_PORT ?= 9000
@@ -15,7 +18,7 @@ SHIPPED_JS := \
 	packages/django-telegraphy/src/telegraphy/contrib/django_telegraphy/static/telegraphy/telegraphy.min.js \
 	packages/flask-telegraphy/src/telegraphy/contrib/flask_telegraphy/static/telegraphy.min.js
 
-.PHONY: bootstrap demo demo-flask ship-js test lint typecheck pytest test-js test-js-client docs bench clean
+.PHONY: bootstrap demo demo-flask ship-js dist test lint typecheck pytest test-js test-js-client docs bench clean
 
 bootstrap: $(STAMP) $(JS_TESTS)/node_modules/.stamp $(JS_CLIENT)/node_modules/.stamp
 
@@ -23,6 +26,15 @@ $(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),packages/$(p)/pyproject.t
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e packages/$(p))
+	touch $@
+
+# Our wheels are built only to resolve their dependencies, then left out: the test builds its own.
+$(WHEELHOUSE)/.stamp: $(STAMP)
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)/ours
+	for p in $(PACKAGES); do $(PY) -m build -q --wheel --no-isolation --outdir $(WHEELHOUSE)/ours packages/$$p >/dev/null; done
+	$(PY) -m pip download -q -d $(WHEELHOUSE) --find-links $(WHEELHOUSE)/ours \
+		"django-telegraphy[gateway]" "flask-telegraphy[gateway]" flask-sqlalchemy
+	rm -rf $(WHEELHOUSE)/ours $(WHEELHOUSE)/*telegraphy*
 	touch $@
 
 $(JS_TESTS)/node_modules/.stamp: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
@@ -45,6 +57,14 @@ demo-flask: bootstrap
 ship-js:
 	for target in $(SHIPPED_JS); do cp js/dist/telegraphy.min.js $$target; done
 
+# Wheels and sdists of the four packages and telegraphy-js's npm tarball, in dist/. The adapters'
+# wheels carry the shipped JS client (js/dist/telegraphy.min.js, copied by `make ship-js`).
+dist: $(STAMP)
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for p in $(PACKAGES); do $(PY) -m build -q --no-isolation --outdir $(DIST) packages/$$p >/dev/null; done
+	cd $(JS_CLIENT) && npm pack --silent --pack-destination $(abspath $(DIST)) >/dev/null
+	ls -1 $(DIST)
+
 test: bootstrap lint typecheck pytest test-js test-js-client docs
 
 lint: $(STAMP)
@@ -58,7 +78,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy packages/flask-telegraphy/src/telegraphy/contrib/flask_telegraphy
 
 # pytest exits 5 when it collected no test: make treats that as the failure it is.
-pytest: $(STAMP)
+pytest: $(STAMP) $(WHEELHOUSE)/.stamp
 	$(PY) -m pytest
 
 test-js: bootstrap
@@ -76,4 +96,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) docs/_build $(JS_TESTS)/node_modules $(JS_CLIENT)/node_modules
+	rm -rf $(VENV) $(DIST) docs/_build $(JS_TESTS)/node_modules $(JS_CLIENT)/node_modules

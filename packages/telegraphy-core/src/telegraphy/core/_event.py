@@ -39,7 +39,6 @@ class Sender(Protocol):
     def send(self, envelope: Envelope) -> None: ...
 
 
-@dataclass_transform(kw_only_default=True, eq_default=False, frozen_default=True)
 class EventRecorder(list[Envelope]):
     """A `Sender` that keeps what it is given (the adapters' `capture_events()` yield one)."""
 
@@ -47,6 +46,8 @@ class EventRecorder(list[Envelope]):
         self.append(envelope)
 
 
+# Declared subclasses take their fields as keyword arguments; type checkers see that.
+@dataclass_transform(kw_only_default=True, eq_default=False, frozen_default=True)
 class Event:
     """An event: a name, JSON-safe `data`, and `meta` (event_type, verbose_name, timestamp, id).
 

@@ -165,7 +165,8 @@ def get_token(
     ttl: float | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """The seeds' `get_token`: a token minted with the configured (default) settings."""
+    """The original Telegraphy API's `get_token`: a token minted with the configured
+    (default) settings."""
     if settings is None:
         from ._publisher import get_publisher
 

@@ -68,7 +68,8 @@ registered_channels = registry.registered_channels
 
 
 class BaseEventModel(Definition):
-    """Model events: the seeds' class-based way to make a model emit create/update/delete."""
+    """Model events: the original Telegraphy API's class-based way to make a model emit
+    create/update/delete."""
 
     model: ClassVar[type[models.Model] | None] = None
     fields: ClassVar[Iterable[str] | None] = None
@@ -165,8 +166,8 @@ class BaseChannel(ChannelDefinition):
 def autodiscover() -> None:
     """Import every installed app's `events` module and register its `BaseEventModel`s.
 
-    The app already does this when Django starts; calling it again (as the seeds show, from
-    urls.py) registers nothing twice.
+    The app already does this when Django starts; calling it again (as the original
+    Telegraphy API shows, from urls.py) registers nothing twice.
     """
     autodiscover_modules("events")
     modules = {f"{app.name}.events" for app in apps.get_app_configs()}

@@ -1,5 +1,5 @@
-"""The XML-RPC transport, kept for the seed's clients: `send_events(array)` at /ingress/xmlrpc,
-signed like the JSON requests, over the exact XML body."""
+"""The XML-RPC transport, kept for the original Telegraphy API's clients: `send_events(array)`
+at /ingress/xmlrpc, signed like the JSON requests, over the exact XML body."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`POST /ingress/xmlrpc`: the seed's XML-RPC `send_event(struct)`, and `send_events(array)`.
+"""`POST /ingress/xmlrpc`: the original Telegraphy API's XML-RPC `send_event(struct)`, and
+`send_events(array)`.
 
 Signed like the JSON endpoints, over the raw XML body, and checked before the XML is parsed.
 Refused requests are HTTP errors with JSON bodies; refused events are XML-RPC faults whose

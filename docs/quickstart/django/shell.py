@@ -1,0 +1,3 @@
+from myapp.models import MyModel
+
+MyModel.objects.create(title="Hello, Telegraphy")
