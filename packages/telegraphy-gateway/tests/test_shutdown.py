@@ -1,14 +1,23 @@
-"""Graceful shutdown: calls in flight are answered, then every session gets GOODBYE."""
+"""Graceful shutdown: calls in flight are answered, then every session gets GOODBYE, and the
+ingress refuses what it could no longer deliver."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import signal
+from pathlib import Path
+from typing import Any
 
 import pytest_twisted
+from ingress_posts import event
+from ticket_peers import SECRET
 from twisted.internet import defer
 
-from conftest import BACKEND_ID, BACKEND_SECRET
+from conftest import BACKEND_ID, BACKEND_SECRET, DEFAULT_CONFIG, start_gateway
 from gateway_harness import GatewayProcess, eventually, join, left, within
+from raw_wamp import WELCOME, WampPeer
+from telegraphy.core import sign_request
 
 
 async def backend(gateway: GatewayProcess):  # type: ignore[no-untyped-def]
@@ -66,3 +75,35 @@ async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProce
     assert (await left(caller)).reason == "wamp.close.system_shutdown"
     await eventually(lambda: gateway.process.poll() is not None)
     assert gateway.process.returncode == 0
+
+
+def post_on(connection: http.client.HTTPConnection, body: Any) -> tuple[int, Any, str | None]:
+    """A signed POST /ingress/event on an open keep-alive connection."""
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign_request(SECRET, "POST", "/ingress/event", raw))
+    connection.request("POST", "/ingress/event", body=raw, headers=headers)
+    response = connection.getresponse()
+    return response.status, json.loads(response.read()), response.getheader("retry-after")
+
+
+@pytest_twisted.ensureDeferred
+async def test_after_sigterm_the_ingress_refuses_so_the_publisher_keeps_its_events(
+    tmp_path: Path,
+) -> None:
+    gateway = start_gateway(tmp_path, f'secret = "{SECRET}"\n' + DEFAULT_CONFIG)
+    try:
+        # A client that never answers GOODBYE keeps the gateway in its shutdown for a while.
+        stubborn = await WampPeer.connect(gateway.url)
+        assert (await stubborn.hello(["anonymous"]))[0] == WELCOME
+        connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        assert post_on(connection, event(1))[0] == 200
+
+        gateway.process.send_signal(signal.SIGTERM)
+        await eventually(lambda: "shutting down" in gateway.output())
+
+        status, answer, retry_after = post_on(connection, event(2))  # the same connection
+        assert (status, answer["error"], retry_after) == (503, "shutting_down", "1")
+        connection.close()
+    finally:
+        gateway.stop()
