@@ -272,6 +272,7 @@ class Broker:
         if not subscriptions:
             return
         publication = publication_id()
+        self.delivering = None  # held by a recovering session: not a publication it replays
         for subscription in subscriptions:
             details = {} if subscription.pattern.match == "exact" else {"topic": topic}
             _fan_out(
