@@ -57,6 +57,12 @@ SCHEMA_COLUMNS = {
     "clients": {"client_id", "record", "expires"},
     "tokens": {"token_id", "expires"},
 }
+UPSERT_STREAM = (
+    "INSERT INTO streams VALUES (?, ?, ?, ?) ON CONFLICT (topic) "
+    "DO UPDATE SET top = excluded.top, dropped = max(dropped, excluded.dropped)"
+)
+TRIM_STREAM = "DELETE FROM events WHERE topic = ? AND offset <= ?"
+LAST_PER_TOPIC = frozenset({UPSERT_STREAM, TRIM_STREAM})
 MAX_BATCH = 2000
 """Statements groups committed in one transaction at most."""
 
@@ -120,14 +126,17 @@ class Writer:
             # One executemany per statement, in the order statements first appear: what the
             # engines write commutes across statements (inserts of distinct keys, upserts in
             # order, deletes of what is already out of history).
-            grouped: dict[str, list[tuple[Any, ...]]] = {}
+            # A statement in LAST_PER_TOPIC only needs its last row per topic (its first
+            # parameter): a stream's top and trim point only move forward.
+            grouped: dict[str, dict[Any, tuple[Any, ...]]] = {}
             for statements, _ in batch:
                 for sql, parameters in statements:
-                    grouped.setdefault(sql, []).append(parameters)
+                    rows = grouped.setdefault(sql, {})
+                    rows[parameters[0] if sql in LAST_PER_TOPIC else len(rows)] = parameters
             try:
                 with self._connection:
-                    for sql, rows in grouped.items():
-                        self._connection.executemany(sql, rows)
+                    for sql, keyed in grouped.items():
+                        self._connection.executemany(sql, keyed.values())
             except sqlite3.Error as e:
                 self._failure = error = e
                 self._threads.callFromThread(_log_failure, e)
@@ -198,15 +207,8 @@ class SqliteStreams(MemoryStreams):
                     pack(draft),
                 ),
             ),
-            (
-                "INSERT INTO streams VALUES (?, ?, ?, ?) ON CONFLICT (topic) "
-                "DO UPDATE SET top = excluded.top, dropped = max(dropped, excluded.dropped)",
-                (entry.topic, entry.epoch, entry.offset, _dropped_by(stream, entry)),
-            ),
-            (
-                "DELETE FROM events WHERE topic = ? AND offset <= ?",
-                (entry.topic, entry.offset - stream.policy.size),
-            ),
+            (UPSERT_STREAM, (entry.topic, entry.epoch, entry.offset, _dropped_by(stream, entry))),
+            (TRIM_STREAM, (entry.topic, entry.offset - stream.policy.size)),
         ]
         if draft.event_id is not None:
             statements.append(
