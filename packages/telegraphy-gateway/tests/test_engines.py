@@ -372,6 +372,7 @@ async def test_a_sqlite_engine_that_cannot_write_refuses_every_publication(
 ) -> None:
     engine = sqlite_engines.open()
     await publish(engine, "kept")
+    assert engine.problem() is None
     with closing(sqlite3.connect(sqlite_engines.path)) as other:
         other.execute("DROP TABLE events")  # as a disk that fails: every write fails from now
 
@@ -383,3 +384,4 @@ async def test_a_sqlite_engine_that_cannot_write_refuses_every_publication(
     assert args(await engine.streams.history(TOPIC, 10)) == ["kept"]
     with pytest.raises(EngineFailed, match="failed earlier"):
         await engine.streams.publish(Draft(TOPIC, ["after"]))
+    assert "cannot write" in (engine.problem() or "")  # what /ready reports

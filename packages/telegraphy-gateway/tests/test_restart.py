@@ -5,10 +5,13 @@ is answered with 503 until the gateway restarts."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest_twisted
 from autobahn.wamp.types import PublishOptions
@@ -248,6 +251,7 @@ async def test_an_engine_that_cannot_write_is_answered_503_until_a_restart(
         with closing(sqlite3.connect(tmp_path / "telegraphy-gateway.sqlite3")) as other:
             other.execute("DROP TABLE events")  # as a failing disk: no write succeeds from now
         refused = [post(gateway.process.port, "/ingress/event", event(n)) for n in (2, 3)]
+        failed_ready = ready(gateway.process.port)
         publisher.send(event(4))
         await eventually(lambda: publisher.stats.retries >= 2)  # answered 503, tried again
 
@@ -255,6 +259,7 @@ async def test_an_engine_that_cannot_write_is_answered_503_until_a_restart(
 
         assert await threads.deferToThread(publisher.flush, 10)
         accepted = post(gateway.process.port, "/ingress/event", event(5))
+        restarted_ready = ready(gateway.process.port)
     finally:
         publisher.close(timeout=1)
         logs = gateway.stop()
@@ -267,6 +272,20 @@ async def test_an_engine_that_cannot_write_is_answered_503_until_a_restart(
     assert accepted[0] == 200
     assert accepted[1]["positions"][0] == {**kept[1]["positions"][0], "offset": 3}
     assert "the SQLite engine cannot write" in logs
+    assert failed_ready[0] == 503 and failed_ready[1]["ready"] is False
+    assert "the SQLite engine cannot write" in failed_ready[1]["reasons"][0]
+    assert restarted_ready == (200, {"ready": True, "reasons": []})
+
+
+def ready(port: int) -> tuple[int, Any]:
+    """GET /ready: its status and JSON answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/ready")
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 @pytest_twisted.ensureDeferred

@@ -87,8 +87,17 @@ def post_on(connection: http.client.HTTPConnection, body: Any) -> tuple[int, Any
     return response.status, json.loads(response.read()), response.getheader("retry-after")
 
 
+NOT_ACCEPTING = "not accepting: starting or shutting down"
+
+
+def ready_on(connection: http.client.HTTPConnection) -> tuple[int, Any]:
+    connection.request("GET", "/ready")
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
 @pytest_twisted.ensureDeferred
-async def test_after_sigterm_the_ingress_refuses_so_the_publisher_keeps_its_events(
+async def test_after_sigterm_the_ingress_refuses_and_ready_says_not_to_send_traffic(
     tmp_path: Path,
 ) -> None:
     gateway = start_gateway(tmp_path, f'secret = "{SECRET}"\n' + DEFAULT_CONFIG)
@@ -98,12 +107,15 @@ async def test_after_sigterm_the_ingress_refuses_so_the_publisher_keeps_its_even
         assert (await stubborn.hello(["anonymous"]))[0] == WELCOME
         connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
         assert post_on(connection, event(1))[0] == 200
+        assert ready_on(connection) == (200, {"ready": True, "reasons": []})
 
         gateway.process.send_signal(signal.SIGTERM)
         await eventually(lambda: "shutting down" in gateway.output())
 
         status, answer, retry_after = post_on(connection, event(2))  # the same connection
         assert (status, answer["error"], retry_after) == (503, "shutting_down", "1")
+        not_ready = ready_on(connection)  # what a load balancer asks: send nothing here
+        assert not_ready == (503, {"ready": False, "reasons": [NOT_ACCEPTING]})
         connection.close()
     finally:
         gateway.stop()

@@ -67,6 +67,16 @@ class Gateway:
             "engine": self.engine.name,
         }
 
+    def readiness(self) -> list[str]:
+        """Why the gateway should not be sent traffic now; empty when it is ready."""
+        reasons = []
+        if self._port is None or not self.accepting:
+            reasons.append("not accepting: starting or shutting down")
+        problem = self.engine.problem()
+        if problem is not None:
+            reasons.append(problem)
+        return reasons
+
     @defer.inlineCallbacks
     def stop(self) -> Any:
         """Stop listening, let calls in flight finish, say GOODBYE to every session."""

@@ -214,6 +214,10 @@ class Engine(Protocol):
         """Begin periodic work (expiry) on the reactor."""
         ...
 
+    def problem(self) -> str | None:
+        """Why the engine cannot keep publications now, or None when it can."""
+        ...
+
     def stop(self) -> Deferred[None]:
         """Finish what is written and release the engine."""
         ...

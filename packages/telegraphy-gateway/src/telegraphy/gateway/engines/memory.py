@@ -334,6 +334,9 @@ class MemoryEngine:
         self.clients.expire()
         self.tokens.expire()
 
+    def problem(self) -> str | None:
+        return None
+
     def stop(self) -> Deferred[None]:
         if self._sweep is not None and self._sweep.running:
             self._sweep.stop()

@@ -101,6 +101,10 @@ class Writer:
         self._queue.put(None)
         return self._stopped
 
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failure
+
     def _run(self) -> None:
         while True:
             first = self._queue.get()
@@ -382,6 +386,10 @@ class SqliteEngine(MemoryEngine):
     def expire(self) -> None:
         super().expire()
         self._writer.submit([("DELETE FROM tokens WHERE expires <= ?", (self._clock_now(),))])
+
+    def problem(self) -> str | None:
+        failure = self._writer.failure
+        return None if failure is None else f"the SQLite engine cannot write: {failure}"
 
     def _clock_now(self) -> float:
         return self.streams._clock()

@@ -1,5 +1,5 @@
-"""The gateway's HTTP site: the WebSocket endpoint at /ws, the health check at /health and the
-ingress under /ingress."""
+"""The gateway's HTTP site: the WebSocket endpoint at /ws, the health and readiness checks at
+/health and /ready, and the ingress under /ingress."""
 
 from __future__ import annotations
 
@@ -42,6 +42,24 @@ class Health(Resource):
         return json.dumps(status).encode()
 
 
+class Ready(Resource):
+    """`GET /ready`: 200 while the gateway should get traffic; 503 with the reasons while it is
+    shutting down or its engine cannot keep publications (for load balancers)."""
+
+    isLeaf = True
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._gateway = gateway
+
+    def render_GET(self, request: Request) -> bytes:
+        reasons = self._gateway.readiness()
+        request.setResponseCode(503 if reasons else 200)
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"cache-control", b"no-store")
+        return json.dumps({"ready": not reasons, "reasons": reasons}).encode()
+
+
 class GatewaySite(Site):
     """The site, with request bodies bounded: only the ingress takes bodies, and none larger
     than its `max_body_size` is kept (the rest is read and discarded, then answered 413)."""
@@ -60,6 +78,7 @@ def build_site(gateway: Gateway, websocket: WampWebSocketFactory) -> Site:
     root = Resource()
     root.putChild(b"ws", WebSocketResource(websocket))
     root.putChild(b"health", Health(gateway))
+    root.putChild(b"ready", Ready(gateway))
     root.putChild(b"ingress", build_ingress(gateway))
     return GatewaySite(root, gateway.config.ingress.max_body_size)
 
