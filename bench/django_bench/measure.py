@@ -20,6 +20,7 @@ from typing import Any
 
 from telebench.errors import BenchError
 from telebench.percentiles import percentiles_us
+from telebench.router_configs import TELEGRAPHY_PER_ADDRESS_LIMITS
 from telebench.routers import RunningRouter, TelegraphySpec
 from telebench.settings import HOST, REALM
 
@@ -60,6 +61,7 @@ class BackendGatewaySpec:
         config.write_text(
             f'realm = "{REALM}"\nsecret = "{SECRET}"\n[[backends]]\n'
             f'authid = "{BACKEND_ID}"\nsecret = "{BACKEND_SECRET}"\n'
+            f"[limits]\n{TELEGRAPHY_PER_ADDRESS_LIMITS}"
         )
         base = TelegraphySpec(self.gateway).command(workdir, port)[:5]
         return [*base, "--config", str(config), "--log-level", "warn"]

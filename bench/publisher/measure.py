@@ -17,6 +17,7 @@ from typing import Any
 
 from telebench.errors import BenchError
 from telebench.percentiles import percentiles_us
+from telebench.router_configs import TELEGRAPHY_PER_ADDRESS_LIMITS
 from telebench.routers import RunningRouter, TelegraphySpec
 from telebench.settings import HOST, REALM
 
@@ -52,7 +53,9 @@ class IngressGatewaySpec:
 
     def command(self, workdir: Path, port: int) -> list[str]:
         config = workdir / "telegraphy.toml"
-        config.write_text(f'realm = "{REALM}"\nsecret = "{SECRET}"\n')
+        config.write_text(
+            f'realm = "{REALM}"\nsecret = "{SECRET}"\n[limits]\n{TELEGRAPHY_PER_ADDRESS_LIMITS}'
+        )
         return [
             *TelegraphySpec(self.gateway).command(workdir, port)[:5],
             "--config",

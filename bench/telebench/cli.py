@@ -20,7 +20,7 @@ from .scenarios import Measurement
 from .settings import FULL, QUICK, BenchSettings
 
 ROUTER_NAMES = ("telegraphy", "crossbar")
-GROUPS = ("gateway", "publisher", "django", "history", "storm")
+GROUPS = ("gateway", "publisher", "django", "history", "storm", "scale", "filters")
 GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -42,7 +42,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="comma-separated scenario groups: gateway (routers compared), publisher "
         "(telegraphy-core's publisher into the gateway), django (model save cost and "
         "save-to-subscriber latency), history (fan-out cost of history: memory/SQLite "
-        "engines), storm (reconnect storm after a restart, with and without recovery); "
+        "engines), storm (reconnect storm after a restart, with and without recovery), "
+        "filters (fan-out cost of subscription filters, in process); "
         "default: all",
     )
     args = parser.parse_args(argv)
@@ -120,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         failed |= run_history(args)
     if "storm" in args.groups:
         failed |= run_storm(args)
+    if "scale" in args.groups:
+        failed |= run_scale(args)
+    if "filters" in args.groups:
+        failed |= run_filters(args)
     return failed
 
 
@@ -151,6 +156,23 @@ def run_storm(args: argparse.Namespace) -> int:
         raise BenchError(f"{GATEWAY} is missing: the storm group needs telegraphy-gateway")
     storm.run(GATEWAY, args.output_dir, quick=args.quick)
     _draw_group_chart(args.output_dir / "storm.json")
+    return 0
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    from . import scale
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the scale group needs telegraphy-gateway")
+    scale.run(GATEWAY, args.output_dir, quick=args.quick)
+    _draw_group_chart(args.output_dir / "scale.json")
+    return 0
+
+
+def run_filters(args: argparse.Namespace) -> int:
+    from . import filters  # imports the gateway: it runs in this process
+
+    filters.run(args.output_dir, quick=args.quick)
     return 0
 
 

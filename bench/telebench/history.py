@@ -8,9 +8,11 @@ the machine hits every configuration alike. Results in results/history.json.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
+import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ class Variant:
     label: str
     short: str
     config: str
+    args: tuple[str, ...] = ()  # more command-line options for the gateway
+    processes: int = 1  # gateway processes that must answer before the run starts
 
 
 VARIANTS = (
@@ -51,7 +55,6 @@ VARIANTS = (
         '[engine]\nkind = "sqlite"\n\n[history]\nsize = 1000\nttl = 300\n',
     ),
 )
-BASELINE = VARIANTS[0].key
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,14 @@ def _checked(details: dict[str, Any], what: str) -> dict[str, Any]:
 
 def _one(gateway: Path, variant: Variant, wampload: Path, s: HistorySettings) -> dict[str, Any]:
     """A saturating run and a fixed-rate run, each against a freshly started gateway."""
-    spec = TelegraphySpec(gateway, extra_config=variant.config)
+    spec = TelegraphySpec(gateway, extra_config=variant.config, extra_args=variant.args)
     with RunningRouter(spec, s.fanout.router_start_timeout_s) as router:
+        _await_processes(router.port, variant.processes, s.fanout.router_start_timeout_s)
         saturating = scenarios.fanout(
             router, Loadgen(wampload, router.port), s.fanout, subscribers=s.subscribers
         ).details
     with RunningRouter(spec, s.rate.router_start_timeout_s) as router:
+        _await_processes(router.port, variant.processes, s.rate.router_start_timeout_s)
         fixed = scenarios.latency(router, Loadgen(wampload, router.port), s.rate).details
     _checked(saturating, f"{variant.key} saturating")
     _checked(fixed, f"{variant.key} fixed rate")
@@ -144,19 +149,57 @@ def _one(gateway: Path, variant: Variant, wampload: Path, s: HistorySettings) ->
     }
 
 
-def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
+def _await_processes(port: int, processes: int, timeout_s: float) -> None:
+    """Wait until `processes` distinct gateway processes answer /ready on `port` (the
+    workers of `--workers N` start one by one)."""
+    if processes <= 1:
+        return
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < processes:
+        if time.monotonic() > deadline:
+            raise BenchError(f"only {len(seen)} of {processes} gateway processes answered")
+        try:
+            base = f"http://127.0.0.1:{port}"
+            with (
+                urllib.request.urlopen(f"{base}/ready", timeout=1) as ready,
+                urllib.request.urlopen(f"{base}/health", timeout=1) as health,
+            ):
+                if ready.status == 200:
+                    seen.add(int(json.load(health)["pid"]))
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of variants measured alike: the history group, or the scale group."""
+
+    key: str
+    title: str
+    variants: tuple[Variant, ...]
+    letters: str = "bcdefg"
+
+
+HISTORY = Group("history", "History cost", VARIANTS)
+
+
+def run(gateway: Path, output_dir: Path, quick: bool, group: Group = HISTORY) -> dict[str, Any]:
     s = QUICK_HISTORY if quick else FULL_HISTORY
+    variants = group.variants
+    baseline = variants[0].key
+    name = group.key
     wampload, wampblast = compile_loadgen()
-    print("bench: history: measuring the load generator's ceiling", flush=True)
+    print(f"bench: {name}: measuring the load generator's ceiling", flush=True)
     generator = ceiling.measure(wampload, wampblast, s.fanout)
-    runs: dict[str, list[dict[str, Any]]] = {v.key: [] for v in VARIANTS}
+    runs: dict[str, list[dict[str, Any]]] = {v.key: [] for v in variants}
     for repeat in range(s.repeats):
-        for variant in VARIANTS:
-            print(f"bench: history: {variant.label}, repeat {repeat + 1}/{s.repeats}", flush=True)
+        for variant in variants:
+            print(f"bench: {name}: {variant.label}, repeat {repeat + 1}/{s.repeats}", flush=True)
             one = _one(gateway, variant, wampload, s)
             runs[variant.key].append(one)
             print(
-                f"bench: history: {variant.key}: {one['events_per_s']:,.0f} events/s, "
+                f"bench: {name}: {variant.key}: {one['events_per_s']:,.0f} events/s, "
                 + ", ".join(f"{f.key} {one[f.key]:.3f}" for f in FAMILIES[1:])
                 + f" (load average {one['fixed_rate']['loadavg_1m']})",
                 flush=True,
@@ -164,8 +207,8 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     ratios: dict[str, Any] = {}
     for family in FAMILIES:
-        values = {v.key: [float(r[family.key]) for r in runs[v.key]] for v in VARIANTS}
-        for v in VARIANTS:
+        values = {v.key: [float(r[family.key]) for r in runs[v.key]] for v in variants}
+        for v in variants:
             key = v.key if family.key == "events_per_s" else f"{v.key}_{family.key}"
             figures[key] = {
                 "label": f"{v.label}: {family.title}",
@@ -175,8 +218,8 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
                 **spread.summary(values[v.key]),
             }
         ratios[family.key] = {
-            f"{v.key}/{BASELINE}": spread.ratio_summary(values[v.key], values[BASELINE])
-            for v in VARIANTS[1:]
+            f"{v.key}/{baseline}": spread.ratio_summary(values[v.key], values[baseline])
+            for v in variants[1:]
         }
     results = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -191,7 +234,7 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
             "delivered event and the publish-to-receive latency. Median over the repeats; "
             "ratios to the baseline (a)."
         ),
-        "title": f"History cost: fan-out to {s.subscribers} subscribers",
+        "title": f"{group.title}: fan-out to {s.subscribers} subscribers",
         "generator_ceiling_events_per_s": generator.events_per_s,
         "generator_cpu_at_ceiling": generator.generator_cpu,
         "figures": figures,
@@ -201,16 +244,16 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
                 "title": f"{family.title} ({family.better} is better)",
                 "keys": [
                     v.key if family.key == "events_per_s" else f"{v.key}_{family.key}"
-                    for v in VARIANTS
+                    for v in variants
                 ],
                 "note": ", ".join(
-                    f"{'bc'[i]}/a {r['ratio_of_medians']:.3f}"
+                    f"{group.letters[i]}/a {r['ratio_of_medians']:.3f}"
                     for i, r in enumerate(ratios[family.key].values())
                 ),
             }
             for family in FAMILIES
         ],
-        "configs": {v.key: v.config for v in VARIANTS},
+        "configs": {v.key: v.config + " ".join(v.args) for v in variants},
         "settings": {
             "subscribers": s.subscribers,
             "repeats": s.repeats,
@@ -225,21 +268,21 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
         },
         "runs": runs,
     }
-    path = output_dir / "history.json"
+    path = output_dir / f"{name}.json"
     report.write(results, path)
     for key, figure in figures.items():
         print(
-            f"bench: history: {key:<48} median {figure['median']:>12,.3f} {figure['unit']}  "
+            f"bench: {name}: {key:<48} median {figure['median']:>12,.3f} {figure['unit']}  "
             f"min {figure['min']:,.3f} max {figure['max']:,.3f} (spread {figure['spread_pct']}%)"
         )
     for family_key, table in ratios.items():
         for key, ratio in table.items():
             print(
-                f"bench: history: {family_key} {key:<36} {ratio['ratio_of_medians']:.3f} "
+                f"bench: {name}: {family_key} {key:<36} {ratio['ratio_of_medians']:.3f} "
                 f"(paired {ratio['paired_min']:.3f}..{ratio['paired_max']:.3f})"
             )
     print(
-        f"bench: history: generator ceiling {generator.events_per_s:,.0f} events/s "
+        f"bench: {name}: generator ceiling {generator.events_per_s:,.0f} events/s "
         f"(generator CPU {generator.generator_cpu:.0%} of one core)"
     )
     print(f"bench: wrote {path}", flush=True)

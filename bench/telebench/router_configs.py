@@ -10,6 +10,13 @@ from .settings import BACKEND_AUTHID, BACKEND_SECRET, HOST, PUBLIC_PREFIX, REALM
 
 # Generous, so that a benchmark measures routing rather than the gateway's protective limits.
 TELEGRAPHY_MAX_OUTPUT_BUFFER = 64 * 1024 * 1024
+# Every benchmark client connects from this host: the per-address limits must not refuse them.
+TELEGRAPHY_PER_ADDRESS_LIMITS = (
+    "max_connections_per_ip = 1000000\n"
+    "max_handshakes_per_second = 1000000\n"
+    "max_ingress_requests_per_second = 1000000\n"
+    "max_messages_per_second = 1000000\n"
+)
 
 
 def _crossbar_permission(uri: str, *, publish: bool, call: bool) -> dict[str, Any]:
@@ -76,7 +83,9 @@ def telegraphy_config(extra: str = "") -> str:
         f'secret = "{BACKEND_SECRET}"\n'
         "\n"
         "[limits]\n"
-        f"max_output_buffer = {TELEGRAPHY_MAX_OUTPUT_BUFFER}\n" + (f"\n{extra}" if extra else "")
+        f"max_output_buffer = {TELEGRAPHY_MAX_OUTPUT_BUFFER}\n"
+        + TELEGRAPHY_PER_ADDRESS_LIMITS
+        + (f"\n{extra}" if extra else "")
     )
 
 

@@ -53,6 +53,8 @@ class TelegraphySpec:
     name: str = "telegraphy"
     # More TOML for the gateway's configuration file (the history group's [engine], [history]).
     extra_config: str = ""
+    # More command-line options (the scale group's --workers).
+    extra_args: tuple[str, ...] = ()
 
     def version(self) -> str:
         return _distribution_version(self.gateway.parent / "python", "telegraphy-gateway")
@@ -69,6 +71,7 @@ class TelegraphySpec:
             str(config),
             "--log-level",
             "warn",  # as Crossbar's: no per-session log lines
+            *self.extra_args,
         ]
 
 

@@ -298,14 +298,24 @@ function topicOf(name, prefix) {
   if (name.endsWith(".*")) return { topic: `${prefix}.${name.slice(0, -1)}`, match: "prefix" };
   return { topic: `${prefix}.${name}`, match: "exact" };
 }
-var keyOf = (topic, match) => `${match} ${topic}`;
+function stableJson(value) {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const dict = value;
+    return `{${Object.keys(dict).sort().map((k) => `${JSON.stringify(k)}:${stableJson(dict[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+var filterOf = (filter) => filter && typeof filter === "object" && Object.keys(filter).length ? filter : void 0;
+var keyOf = (topic, match, filter) => filter ? `${match} ${topic} ${stableJson(filter)}` : `${match} ${topic}`;
 var isRecovery = (type) => type === "recovered" || type === "gap";
 var Subscription = class {
-  constructor(name, topic, match, owner) {
+  constructor(name, topic, match, owner, filter) {
     this.name = name;
     this.topic = topic;
     this.match = match;
     this.owner = owner;
+    this.filter = filter;
     this.handlers = [];
     this.watchers = [];
     this.ready = new Promise((resolve, reject) => this.settle = [resolve, reject]);
@@ -330,7 +340,7 @@ var Subscription = class {
   }
   /** @internal */
   deliver(event, details) {
-    const type = event?.meta?.event_type;
+    const type = event?.meta?.event_type ?? event?.kind;
     for (const [t, handler] of this.handlers) {
       if (t === "*" || t === type) safely(() => handler(event, details));
     }
@@ -355,7 +365,12 @@ var Channel = class {
     return this.owner.subscribeTo(this.name, "channel", handler, options);
   }
   on(type, handler) {
-    return this.subscribe().on(type, handler);
+    const presence = type === "join" || type === "leave";
+    return this.owner.subscribeTo(this.name, presence ? "presence" : "channel").on(type, handler);
+  }
+  /** The clients present now (subscribed with `{presence: true}`). */
+  presence() {
+    return this.owner.presenceOf(this.name);
   }
   /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */
   publish(data, options = {}) {
@@ -370,6 +385,7 @@ var Channel = class {
 // src/client.ts
 var HEARTBEAT_PROCEDURE = "telegraphy.subscriptions";
 var HISTORY_PROCEDURE = "telegraphy.history";
+var PRESENCE_PROCEDURE = "telegraphy.presence";
 var MAX_POSITIONS = 1e3;
 var LOST = "telegraphy.error.connection_lost";
 var DENIED = "wamp.error.authentication_denied";
@@ -385,6 +401,7 @@ var Telegraphy = class _Telegraphy extends Emitter {
     this.clientId = null;
     this.session = null;
     this.entries = /* @__PURE__ */ new Map();
+    /** Entries by WAMP subscription: several when filters written differently are equal. */
     this.byId = /* @__PURE__ */ new Map();
     this.registry = [];
     this.waiters = [];
@@ -478,15 +495,17 @@ var Telegraphy = class _Telegraphy extends Emitter {
   /** @internal */
   subscribeTo(name, kind, handler, options = {}) {
     const { topic, match } = topicOf(name, this.prefix(kind));
-    const key = keyOf(topic, match);
+    const filter = filterOf(options.filter);
+    const key = keyOf(topic, match, filter);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = newEntry(name, topic, match, options.since, !this.everOpen);
+      entry = newEntry(name, topic, match, filter, options.since, !this.everOpen);
       this.entries.set(key, entry);
     }
-    const upgrade = options.persistent === true && !entry.persistent;
-    entry.persistent || (entry.persistent = upgrade);
-    const subscription = new Subscription(name, topic, match, this);
+    const upgrade = options.persistent === true && !entry.persistent || options.presence === true && !entry.presence;
+    entry.persistent || (entry.persistent = options.persistent === true);
+    entry.presence || (entry.presence = options.presence === true);
+    const subscription = new Subscription(name, topic, match, this, filter);
     if (handler) subscription.on("*", handler);
     entry.subs.add(subscription);
     if (entry.id !== null) subscription.settled();
@@ -499,11 +518,13 @@ var Telegraphy = class _Telegraphy extends Emitter {
   }
   /** @internal */
   async release(subscription) {
-    const key = keyOf(subscription.topic, subscription.match);
+    const key = keyOf(subscription.topic, subscription.match, subscription.filter);
     const entry = this.entries.get(key);
     if (!entry?.subs.delete(subscription) || entry.subs.size > 0 || entry.pending) return;
     this.entries.delete(key);
     if (entry.id === null) return;
+    const sharing = (this.byId.get(entry.id) ?? []).filter((e) => e !== entry);
+    if (sharing.length) return void this.byId.set(entry.id, sharing);
     this.byId.delete(entry.id);
     if (this.session?.established) await this.session.unsubscribe(entry.id);
   }
@@ -522,8 +543,15 @@ var Telegraphy = class _Telegraphy extends Emitter {
     const [result] = await session.call(HISTORY_PROCEDURE, [topic, limit]);
     return result.events.map((e) => e.args[0] ?? e.kwargs);
   }
+  /** @internal */
+  async presenceOf(name) {
+    const session = await this.opened();
+    const [result] = await session.call(PRESENCE_PROCEDURE, [name]);
+    return result.members;
+  }
   // -- connecting -----------------------------------------------------------------------
   prefix(kind) {
+    if (kind === "presence") return "telegraphy.presence";
     return kind === "event" ? this.options.topicPrefix ?? "telegraphy.event" : this.options.channelPrefix ?? "telegraphy.channel";
   }
   opened() {
@@ -705,12 +733,16 @@ var Telegraphy = class _Telegraphy extends Emitter {
   }
   // -- subscriptions --------------------------------------------------------------------
   syncSubscriptions(session, restored = []) {
-    for (const { id, topic, match, persistent } of restored) {
-      const entry = this.entries.get(keyOf(topic, match));
+    const unwanted = /* @__PURE__ */ new Set();
+    for (const { id, topic, match, persistent, filter } of restored) {
+      const entry = this.entries.get(keyOf(topic, match, filterOf(filter)));
       if (entry && entry.id === null) {
         this.adopt(entry, id);
         if (entry.persistent && !persistent) this.subscribeEntry(session, entry);
-      } else session.unsubscribe(id).catch(noop);
+      } else unwanted.add(id);
+    }
+    for (const id of unwanted) {
+      if (!this.byId.has(id)) session.unsubscribe(id).catch(noop);
     }
     for (const entry of this.entries.values()) {
       if (entry.id === null && !entry.pending) this.subscribeEntry(session, entry);
@@ -731,11 +763,13 @@ var Telegraphy = class _Telegraphy extends Emitter {
         return this.emit("error", error);
       }
       if (entry.subs.size === 0) {
-        this.entries.delete(keyOf(entry.topic, entry.match));
+        this.entries.delete(entry.key);
         return void session.unsubscribe(id).catch(noop);
       }
       this.adopt(entry, id);
-      if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
+      if (entry.persistent && !options.persistent || entry.presence && !options.presence) {
+        this.subscribeEntry(session, entry);
+      }
     });
   }
   /** In debug mode: an event name that matches nothing the web app defines is a typo. */
@@ -755,12 +789,14 @@ var Telegraphy = class _Telegraphy extends Emitter {
   adopt(entry, id) {
     entry.id = id;
     entry.fresh = false;
-    this.byId.set(id, entry);
+    const sharing = this.byId.get(id) ?? [];
+    if (!sharing.includes(entry)) this.byId.set(id, [...sharing, entry]);
     for (const subscription of entry.subs) subscription.settled();
   }
   deliver(id, args, kwargs, details) {
-    const entry = this.byId.get(id);
-    if (!entry) return;
+    for (const entry of this.byId.get(id) ?? []) this.deliverTo(entry, args, kwargs, details);
+  }
+  deliverTo(entry, args, kwargs, details) {
     if (args.length === 0 && Array.isArray(details.recovery)) return this.report(entry, details.recovery);
     const topic = typeof details.topic === "string" ? details.topic : entry.topic;
     if (!advance(entry, topic, details.offset, details.epoch)) return;
@@ -782,16 +818,17 @@ var Telegraphy = class _Telegraphy extends Emitter {
     this.emit(kind, info);
   }
   revoked(id) {
-    const entry = this.byId.get(id);
+    const entries = this.byId.get(id) ?? [];
     this.byId.delete(id);
-    if (entry) entry.id = null;
-    this.emit("error", new WampError("telegraphy.error.subscription_revoked", [entry?.topic]));
+    for (const entry of entries) entry.id = null;
+    this.emit("error", new WampError("telegraphy.error.subscription_revoked", [entries[0]?.topic]));
   }
 };
-function newEntry(name, topic, match, since, early) {
+function newEntry(name, topic, match, filter, since, early) {
   const positions = /* @__PURE__ */ new Map();
-  const state = { id: null, pending: false, persistent: false, fresh: true };
-  return { name, topic, match, subs: /* @__PURE__ */ new Set(), since, early, positions, ...state };
+  const state = { id: null, pending: false, persistent: false, presence: false, fresh: true };
+  const key = keyOf(topic, match, filter);
+  return { name, topic, match, filter, key, subs: /* @__PURE__ */ new Set(), since, early, positions, ...state };
 }
 function advance(entry, topic, offset, epoch) {
   if (typeof offset !== "number" || typeof epoch !== "string") return true;
@@ -817,6 +854,8 @@ function recoverOf(entries, since) {
 function subscribeOptions(entry, since) {
   const options = entry.match === "exact" ? {} : { match: entry.match };
   if (entry.persistent) options.persistent = true;
+  if (entry.presence) options.presence = true;
+  if (entry.filter) options.filter = entry.filter;
   const recover = entry.id === null && recoverOf([entry], entry.positions.size ? void 0 : since);
   if (recover) options.recover = recover;
   return options;
@@ -839,6 +878,7 @@ export {
   Channel,
   HEARTBEAT_PROCEDURE,
   HISTORY_PROCEDURE,
+  PRESENCE_PROCEDURE,
   RECONNECT_DEFAULTS,
   Subscription,
   Telegraphy,

@@ -7,12 +7,14 @@ import { cookieStore, type ClientStore } from './identity';
 import { Session, type Ending, type SocketLike, type Welcome } from './session';
 import {
   Channel,
+  filterOf,
   keyOf,
   Subscription,
   topicOf,
   type GapReason,
   type Handler,
   type Match,
+  type Member,
   type Position,
   type PublishOptions,
   type RecoveryEvents,
@@ -97,6 +99,7 @@ export interface TelegraphyEvents extends RecoveryEvents {
 /** The router procedure the heartbeat calls: any answer, even an error, proves the link. */
 export const HEARTBEAT_PROCEDURE = 'telegraphy.subscriptions';
 export const HISTORY_PROCEDURE = 'telegraphy.history';
+export const PRESENCE_PROCEDURE = 'telegraphy.presence';
 /** The most topics one recovery request may name (the gateway's limit). */
 const MAX_POSITIONS = 1000;
 const LOST = 'telegraphy.error.connection_lost';
@@ -112,11 +115,15 @@ interface Entry {
   name: string;
   topic: string;
   match: Match;
+  filter: Dict | undefined;
+  key: string;
   id: number | null;
   pending: boolean;
   subs: Set<Subscription>;
   /** Some subscription of the page asked the gateway to keep this one for the client. */
   persistent: boolean;
+  /** Some subscription of the page asked to be present in the channel. */
+  presence: boolean;
   /** Never subscribed nor restored yet: its first SUBSCRIBE may ask for `since`. */
   fresh: boolean;
   /** `recover.since` for the first SUBSCRIBE, when the subscribe call gave one. */
@@ -132,6 +139,7 @@ interface Restored {
   topic: string;
   match: string;
   persistent?: boolean;
+  filter?: Dict;
 }
 
 /** One topic of a recovery report (an EVENT without args whose details carry `recovery`). */
@@ -147,6 +155,8 @@ interface History {
   events: { args: unknown[]; kwargs: Dict }[];
 }
 
+type Kind = 'event' | 'channel' | 'presence';
+
 let defaultInstance: Telegraphy | null = null;
 const noop = () => {};
 
@@ -157,7 +167,8 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   readonly options: TelegraphyOptions;
   private session: Session | null = null;
   private entries = new Map<string, Entry>();
-  private byId = new Map<number, Entry>();
+  /** Entries by WAMP subscription: several when filters written differently are equal. */
+  private byId = new Map<number, Entry[]>();
   private registry: [string, Handler, Subscription][] = [];
   private waiters: [() => void, (e: Error) => void][] = [];
   private token: string | null;
@@ -280,20 +291,23 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   /** @internal */
   subscribeTo(
     name: string,
-    kind: 'event' | 'channel',
+    kind: Kind,
     handler?: Handler,
     options: SubscribeOptions = {},
   ): Subscription {
     const { topic, match } = topicOf(name, this.prefix(kind));
-    const key = keyOf(topic, match);
+    const filter = filterOf(options.filter);
+    const key = keyOf(topic, match, filter);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = newEntry(name, topic, match, options.since, !this.everOpen);
+      entry = newEntry(name, topic, match, filter, options.since, !this.everOpen);
       this.entries.set(key, entry);
     }
-    const upgrade = options.persistent === true && !entry.persistent;
-    entry.persistent ||= upgrade;
-    const subscription = new Subscription(name, topic, match, this);
+    const upgrade = (options.persistent === true && !entry.persistent) ||
+      (options.presence === true && !entry.presence);
+    entry.persistent ||= options.persistent === true;
+    entry.presence ||= options.presence === true;
+    const subscription = new Subscription(name, topic, match, this, filter);
     if (handler) subscription.on('*', handler);
     entry.subs.add(subscription);
     if (entry.id !== null) subscription.settled();
@@ -307,11 +321,13 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
 
   /** @internal */
   async release(subscription: Subscription): Promise<void> {
-    const key = keyOf(subscription.topic, subscription.match);
+    const key = keyOf(subscription.topic, subscription.match, subscription.filter);
     const entry = this.entries.get(key);
     if (!entry?.subs.delete(subscription) || entry.subs.size > 0 || entry.pending) return;
     this.entries.delete(key);
     if (entry.id === null) return;
+    const sharing = (this.byId.get(entry.id) ?? []).filter((e) => e !== entry);
+    if (sharing.length) return void this.byId.set(entry.id, sharing);
     this.byId.delete(entry.id);
     if (this.session?.established) await this.session.unsubscribe(entry.id);
   }
@@ -333,9 +349,17 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
     return result.events.map((e) => (e.args[0] ?? e.kwargs) as TEvent);
   }
 
+  /** @internal */
+  async presenceOf(name: string): Promise<Member[]> {
+    const session = await this.opened();
+    const [result] = (await session.call(PRESENCE_PROCEDURE, [name])) as [{ members: Member[] }];
+    return result.members;
+  }
+
   // -- connecting -----------------------------------------------------------------------
 
-  private prefix(kind: 'event' | 'channel'): string {
+  private prefix(kind: Kind): string {
+    if (kind === 'presence') return 'telegraphy.presence';
     return kind === 'event'
       ? (this.options.topicPrefix ?? 'telegraphy.event')
       : (this.options.channelPrefix ?? 'telegraphy.channel');
@@ -540,12 +564,16 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   // -- subscriptions --------------------------------------------------------------------
 
   private syncSubscriptions(session: Session, restored: Restored[] = []): void {
-    for (const { id, topic, match, persistent } of restored) {
-      const entry = this.entries.get(keyOf(topic, match));
+    const unwanted = new Set<number>();
+    for (const { id, topic, match, persistent, filter } of restored) {
+      const entry = this.entries.get(keyOf(topic, match, filterOf(filter)));
       if (entry && entry.id === null) {
         this.adopt(entry, id);
         if (entry.persistent && !persistent) this.subscribeEntry(session, entry);
-      } else session.unsubscribe(id).catch(noop); // the page let go of it while away
+      } else unwanted.add(id);
+    }
+    for (const id of unwanted) {
+      if (!this.byId.has(id)) session.unsubscribe(id).catch(noop); // the page let go of it while away
     }
     for (const entry of this.entries.values()) {
       if (entry.id === null && !entry.pending) this.subscribeEntry(session, entry);
@@ -569,12 +597,15 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
         return this.emit('error', error);
       }
       if (entry.subs.size === 0) {
-        this.entries.delete(keyOf(entry.topic, entry.match));
+        this.entries.delete(entry.key);
         return void session.unsubscribe(id).catch(noop);
       }
       this.adopt(entry, id);
-      // Asked for while the SUBSCRIBE was on its way: subscribing again makes it persistent.
-      if (entry.persistent && !options.persistent) this.subscribeEntry(session, entry);
+      // Asked for while the SUBSCRIBE was on its way: subscribing again makes it persistent
+      // (or present).
+      if ((entry.persistent && !options.persistent) || (entry.presence && !options.presence)) {
+        this.subscribeEntry(session, entry);
+      }
     });
   }
 
@@ -597,13 +628,16 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   private adopt(entry: Entry, id: number): void {
     entry.id = id;
     entry.fresh = false;
-    this.byId.set(id, entry);
+    const sharing = this.byId.get(id) ?? [];
+    if (!sharing.includes(entry)) this.byId.set(id, [...sharing, entry]);
     for (const subscription of entry.subs) subscription.settled();
   }
 
   private deliver(id: number, args: unknown[], kwargs: Dict, details: Dict): void {
-    const entry = this.byId.get(id);
-    if (!entry) return;
+    for (const entry of this.byId.get(id) ?? []) this.deliverTo(entry, args, kwargs, details);
+  }
+
+  private deliverTo(entry: Entry, args: unknown[], kwargs: Dict, details: Dict): void {
     if (args.length === 0 && Array.isArray(details.recovery)) return this.report(entry, details.recovery);
     const topic = typeof details.topic === 'string' ? details.topic : entry.topic;
     if (!advance(entry, topic, details.offset, details.epoch)) return; // delivered already
@@ -628,19 +662,21 @@ export class Telegraphy extends Emitter<TelegraphyEvents> {
   }
 
   private revoked(id: number): void {
-    const entry = this.byId.get(id);
+    const entries = this.byId.get(id) ?? [];
     this.byId.delete(id);
-    if (entry) entry.id = null;
-    this.emit('error', new WampError('telegraphy.error.subscription_revoked', [entry?.topic]));
+    for (const entry of entries) entry.id = null;
+    this.emit('error', new WampError('telegraphy.error.subscription_revoked', [entries[0]?.topic]));
   }
 }
 
 function newEntry(
-  name: string, topic: string, match: Match, since: number | undefined, early: boolean,
+  name: string, topic: string, match: Match, filter: Dict | undefined, since: number | undefined,
+  early: boolean,
 ): Entry {
   const positions = new Map<string, Position>();
-  const state = { id: null, pending: false, persistent: false, fresh: true };
-  return { name, topic, match, subs: new Set(), since, early, positions, ...state };
+  const state = { id: null, pending: false, persistent: false, presence: false, fresh: true };
+  const key = keyOf(topic, match, filter);
+  return { name, topic, match, filter, key, subs: new Set(), since, early, positions, ...state };
 }
 
 /** Keep `topic`'s position; false when the event is not past it (a duplicate). */
@@ -673,6 +709,8 @@ function recoverOf(entries: Iterable<Entry>, since?: number): Dict | null {
 function subscribeOptions(entry: Entry, since: number | undefined): Dict {
   const options: Dict = entry.match === 'exact' ? {} : { match: entry.match };
   if (entry.persistent) options.persistent = true;
+  if (entry.presence) options.presence = true;
+  if (entry.filter) options.filter = entry.filter;
   // Live on this session already, the subscription only changes its persistence.
   const recover = entry.id === null && recoverOf([entry], entry.positions.size ? undefined : since);
   if (recover) options.recover = recover;

@@ -4,6 +4,7 @@ export { backoffDelay, RECONNECT_DEFAULTS, type ReconnectOptions } from './backo
 export {
   HEARTBEAT_PROCEDURE,
   HISTORY_PROCEDURE,
+  PRESENCE_PROCEDURE,
   Telegraphy,
   type HeartbeatOptions,
   type OpenInfo,
@@ -17,11 +18,14 @@ export type { SocketLike } from './session';
 export {
   Channel,
   Subscription,
+  type Filter,
   type Gap,
   type GapReason,
   type Handler,
   type Match,
+  type Member,
   type Position,
+  type PresenceEvent,
   type PublishOptions,
   type Recovered,
   type RecoveryEvents,

@@ -50,11 +50,36 @@ export interface RecoveryEvents {
   gap: Gap;
 }
 
+/**
+ * A filter over the event's data and meta, evaluated by the gateway (docs/filters.rst):
+ * `{status: 'paid', total__gt: 100}`, `{or: [{customer__id: 3}, {meta__event_type: 'delete'}]}`.
+ */
+export type Filter = Record<string, unknown>;
+
 export interface SubscribeOptions {
   /** Ask the gateway to remember where this subscription stood when the client left. */
   persistent?: boolean;
+  /** Only the events this filter lets through (the gateway ANDs it with the token's). */
+  filter?: Filter;
   /** Unix seconds: also replay what was published from then on (the page's render time). */
   since?: number;
+  /** Channels: be present (listed by `presence()`, announced by 'join' and 'leave'). */
+  presence?: boolean;
+}
+
+/** A client present in a channel: its user (null: anonymous) and the info its token carries. */
+export interface Member {
+  client_id: string;
+  user: string | null;
+  info: unknown;
+}
+
+/** What `channel.on('join' | 'leave', fn)` gets: who came or went, and how many are present. */
+export interface PresenceEvent {
+  kind: 'join' | 'leave';
+  channel: string;
+  member: Member;
+  count: number;
 }
 
 /** Where a name is published: `app.Model` is one topic, `app.*` every topic under `app.`. */
@@ -67,7 +92,22 @@ export function topicOf(name: string, prefix: string): { topic: string; match: M
   return { topic: `${prefix}.${name}`, match: 'exact' };
 }
 
-export const keyOf = (topic: string, match: string): string => `${match} ${topic}`;
+/** JSON with sorted keys: one text for equal filters, whatever order their keys came in. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const dict = value as Dict;
+    return `{${Object.keys(dict).sort().map((k) => `${JSON.stringify(k)}:${stableJson(dict[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The filter that matters: none for an empty one. */
+export const filterOf = (filter: unknown): Filter | undefined =>
+  filter && typeof filter === 'object' && Object.keys(filter).length ? (filter as Filter) : undefined;
+
+export const keyOf = (topic: string, match: string, filter?: Filter): string =>
+  filter ? `${match} ${topic} ${stableJson(filter)}` : `${match} ${topic}`;
 
 interface Owner {
   release(subscription: Subscription): Promise<void>;
@@ -95,6 +135,7 @@ export class Subscription<Data = any> {
     readonly topic: string,
     readonly match: Match,
     private readonly owner: Owner,
+    readonly filter?: Filter,
   ) {
     this.ready = new Promise((resolve, reject) => (this.settle = [resolve, reject]));
     this.ready.catch(() => {}); // the client reports refusals as 'error' too: never unhandled
@@ -128,7 +169,7 @@ export class Subscription<Data = any> {
 
   /** @internal */
   deliver(event: TEvent<Data>, details: Dict): void {
-    const type = event?.meta?.event_type;
+    const type = event?.meta?.event_type ?? (event as unknown as PresenceEvent)?.kind;
     for (const [t, handler] of this.handlers) {
       if (t === '*' || t === type) safely(() => handler(event, details));
     }
@@ -154,9 +195,10 @@ export interface PublishOptions {
 }
 
 interface ChannelOwner {
-  subscribeTo(name: string, prefix: 'channel', handler?: Handler, options?: SubscribeOptions): Subscription;
+  subscribeTo(name: string, prefix: 'channel' | 'presence', handler?: Handler, options?: SubscribeOptions): Subscription;
   publishTo(name: string, topic: string, data: unknown, options: PublishOptions): Promise<void>;
   historyOf(name: string, prefix: 'channel', limit: number): Promise<TEvent[]>;
+  presenceOf(name: string): Promise<Member[]>;
 }
 
 /** A free-form stream such as `chat.room-1` or `user.42`: subscribe to it, publish on it. */
@@ -171,8 +213,20 @@ export class Channel<Data = any> {
     return this.owner.subscribeTo(this.name, 'channel', handler, options);
   }
 
-  on(type: string, handler: Handler<Data>): Subscription<Data> {
-    return this.subscribe().on(type, handler);
+  /**
+   * `on('join' | 'leave', fn)`: who comes and goes (`fn` gets a PresenceEvent); any other
+   * type: the channel's messages of that `meta.event_type`.
+   */
+  on(type: 'join' | 'leave', handler: (event: PresenceEvent, details: Dict) => void): Subscription;
+  on(type: string, handler: Handler<Data>): Subscription<Data>;
+  on(type: string, handler: Listener): Subscription {
+    const presence = type === 'join' || type === 'leave';
+    return this.owner.subscribeTo(this.name, presence ? 'presence' : 'channel').on(type, handler as Handler);
+  }
+
+  /** The clients present now (subscribed with `{presence: true}`). */
+  presence(): Promise<Member[]> {
+    return this.owner.presenceOf(this.name);
   }
 
   /** Publish `data` as `{name, meta: {event_type: 'message', timestamp, id}, data}`. */

@@ -223,3 +223,66 @@ describe('token clients', () => {
     resumeOnly.close();
   });
 });
+
+describe('filters', () => {
+  let gateway;
+  before(async () => (gateway = await startGateway(CONFIG)));
+  after(() => gateway?.stop());
+
+  test('the filter option narrows what a page gets, within what its token lets through', async () => {
+    const [token] = mint({ user: '3', events: ['shop.Order'], filters: { 'shop.Order': { customer: 3 } } });
+    const t = client(gateway, { token });
+    const mine = new Inbox();
+    const paid = new Inbox();
+    const all = t.subscribe('shop.Order', mine.push);
+    const onlyPaid = t.subscribe('shop.Order', paid.push, { filter: { status: 'paid' } });
+    const refused = t.subscribe('shop.Order', () => {}, { filter: { status__inn: ['paid'] } });
+    const error = await refused.ready.then(() => null, (e) => e);
+    assert.equal(error.uri, 'wamp.error.invalid_argument');
+    assert.match(error.args[0], /unknown lookup 'inn'/);
+    await ready(t, all, onlyPaid);
+
+    await publish(
+      gateway,
+      envelope('shop.Order', 'update', { id: 1, customer: 4, status: 'paid' }),
+      envelope('shop.Order', 'update', { id: 2, customer: 3, status: 'new' }),
+      envelope('shop.Order', 'update', { id: 3, customer: 3, status: 'paid' }),
+    );
+    assert.deepEqual([(await mine.next()).data.id, (await mine.next()).data.id], [2, 3]);
+    assert.equal((await paid.next('the paid order')).data.id, 3);
+    assert.equal(paid.pending + mine.pending, 0);
+    t.close();
+  });
+});
+
+describe('presence', () => {
+  let gateway;
+  before(async () => (gateway = await startGateway(`${CONFIG}\n[presence]\nleave_delay = 0.5\n`)));
+  after(() => gateway?.stop());
+
+  test('a present client is listed with its info; joins and leaves reach the watchers', async () => {
+    const [annToken, bobToken, outsiderToken] = mint(
+      { user: '1', channels: ['chat.*'], info: { name: 'Ann' } },
+      { user: '2', channels: ['chat.room-1'] },
+      { user: '3', channels: ['chat.other'] },
+    );
+    const bob = client(gateway, { token: bobToken });
+    const room = bob.channel('chat.room-1');
+    const seen = new Inbox();
+    await ready(bob, room.on('join', seen.push), room.on('leave', seen.push));
+    const ann = client(gateway, { token: annToken });
+    await ready(ann, ann.channel('chat.room-1').subscribe(() => {}, { presence: true }));
+    const joined = await seen.next('the join');
+    assert.deepEqual([joined.kind, joined.member.user, joined.member.info, joined.count], ['join', '1', { name: 'Ann' }, 1]);
+    assert.deepEqual((await room.presence()).map((m) => [m.user, m.client_id]), [['1', ann.clientId]]);
+
+    const outsider = client(gateway, { token: outsiderToken });
+    const refused = await outsider.channel('chat.room-1').presence().catch((e) => e);
+    assert.equal(refused.uri, 'wamp.error.not_authorized');
+    ann.close();
+    const left = await seen.next('the leave (after the leave delay)');
+    assert.deepEqual([left.kind, left.member.user, left.count], ['leave', '1', 0]);
+    outsider.close();
+    bob.close();
+  });
+});

@@ -85,15 +85,16 @@ export async function publish(gateway, ...events) {
 
 /**
  * Tokens from telegraphy.core.mint_token (the contract's format), one per grant set:
- * `mint({user: '42', events: [...], channels: [...], publish: [...]}, ...)`.
+ * `mint({user: '42', events: [...], channels: [...], publish: [...], filters: {...}, info}, ...)`.
  */
 export function mint(...specs) {
   const script = `
 import json, sys
 from telegraphy.core import Grants, mint_token
 for s in json.loads(sys.argv[1]):
-    grants = Grants(tuple(s.get("events", ())), tuple(s.get("channels", ())), tuple(s.get("publish", ())))
-    print(mint_token(sys.argv[2], s.get("user"), grants, ttl=s.get("ttl", 60)))
+    grants = Grants(tuple(s.get("events", ())), tuple(s.get("channels", ())), tuple(s.get("publish", ())),
+                    s.get("filters", {}))
+    print(mint_token(sys.argv[2], s.get("user"), grants, ttl=s.get("ttl", 60), info=s.get("info")))
 `;
   const out = execFileSync(PYTHON, ['-c', script, JSON.stringify(specs), SECRET], { encoding: 'utf8' });
   return out.trim().split('\n');

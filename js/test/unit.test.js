@@ -2,6 +2,7 @@
 // whose side of the conversation each test writes message by message.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { backoffDelay, RECONNECT_DEFAULTS, Telegraphy, WampError } from '../dist/telegraphy.mjs';
 import { Inbox } from './support.js';
@@ -216,6 +217,67 @@ test('resume: previous_session is sent, restored subscriptions are adopted, the 
   assert.equal((await handler.next()).meta.event_type, 'delete');
   t.close();
   assert.equal((await socket2.sent.next('GOODBYE'))[0], 6, 'no SUBSCRIBE for the restored topic');
+});
+
+test('filters: one WAMP subscription per topic and filter, sent as the filter option and kept on resume', async () => {
+  const t = client();
+  const paid = new Inbox();
+  const mine = new Inbox();
+  const a = t.subscribe('shop.Order', paid.push, { filter: { status: 'paid', total__gt: 10 } });
+  t.register('shop.Order', mine.push, { filter: { customer__id: 3 } });
+  const [socket] = await join({ client_id: 'client-f', client_expires: 2e9, resumed: false });
+  const first = await subscribed(socket, 7);
+  const second = await subscribed(socket, 8);
+  assert.deepEqual(first[2], { filter: { status: 'paid', total__gt: 10 } });
+  assert.deepEqual(second[2], { filter: { customer__id: 3 } });
+  // The same filter with its keys in another order is the same subscription: no SUBSCRIBE.
+  const same = t.subscribe('shop.Order', paid.push, { filter: { total__gt: 10, status: 'paid' } });
+  await same.ready;
+  socket.deliver(event(8, order('update', 2)));
+  assert.equal((await mine.next()).data.id, 2);
+  assert.equal(paid.pending, 0, 'events go by subscription id');
+
+  const reconnecting = when(t, 'reconnecting');
+  socket.lose();
+  await reconnecting;
+  const restored = [
+    { id: 7, topic: TOPIC, match: 'exact', filter: { total__gt: 10, status: 'paid' } },
+    { id: 8, topic: TOPIC, match: 'exact', filter: { customer__id: 4 } }, // not the page's
+  ];
+  const [socket2] = await join({ client_id: 'client-f', resumed: true, subscriptions: restored });
+  const unsubscribe = await socket2.sent.next('UNSUBSCRIBE of the filter the page did not ask');
+  assert.deepEqual([unsubscribe[0], unsubscribe[2]], [34, 8]);
+  const again = await subscribed(socket2, 9);
+  assert.deepEqual(again[2].filter, { customer__id: 3 });
+  socket2.deliver(event(7, order('update', 5)));
+  assert.equal((await paid.next()).data.id, 5);
+  await a.unsubscribe(); // `same` still holds the filtered subscription: nothing is sent
+  t.close();
+  assert.equal((await socket2.sent.next('GOODBYE'))[0], 6);
+});
+
+test('filters: two spellings of one filter share the subscription the gateway gives them', async () => {
+  const t = client();
+  const short = new Inbox();
+  const long = new Inbox();
+  const a = t.subscribe('shop.Order', short.push, { filter: { status: 'paid' } });
+  const b = t.subscribe('shop.Order', long.push, { filter: { data__status__exact: 'paid' } });
+  const [socket] = await join({ client_id: 'client-s', client_expires: 2e9, resumed: false });
+  await subscribed(socket, 7);
+  await subscribed(socket, 7); // equal filters: the gateway answers with the same subscription
+  socket.deliver(event(7, order('update', 1)));
+  assert.equal((await short.next()).data.id, 1);
+  assert.equal((await long.next()).data.id, 1);
+  await a.unsubscribe(); // b still needs subscription 7: nothing is sent
+  socket.deliver(event(7, order('update', 2)));
+  assert.equal((await long.next()).data.id, 2);
+  const unsubscribing = b.unsubscribe();
+  const unsubscribe = await socket.sent.next('UNSUBSCRIBE');
+  assert.deepEqual([unsubscribe[0], unsubscribe[2]], [34, 7]);
+  socket.deliver([35, unsubscribe[1]]);
+  await unsubscribing;
+  assert.equal(short.pending, 0);
+  t.close();
 });
 
 test('a refused resume falls back to a fresh session with the same token and resubscribes', async () => {
@@ -623,4 +685,55 @@ test('debug: a refused subscription and an event name the app does not define ar
   quiet.close();
   await s2.sent.next('GOODBYE');
   assert.deepEqual(warnings, []);
+});
+
+test('presence: the SUBSCRIBE option, join and leave from the presence topic, and the member list', async () => {
+  const t = client();
+  const room = t.channel('chat.room-1');
+  room.subscribe(() => {}, { presence: true });
+  const seen = new Inbox();
+  room.on('join', (e) => seen.push(['join', e.member.user, e.count]));
+  room.on('leave', (e) => seen.push(['leave', e.member.user, e.count]));
+  const [socket] = await join();
+  assert.deepEqual((await subscribed(socket, 1)).slice(2), [{ presence: true }, 'telegraphy.channel.chat.room-1']);
+  assert.deepEqual((await subscribed(socket, 2)).slice(2), [{}, 'telegraphy.presence.chat.room-1'], 'one for both');
+  const member = (user) => ({ client_id: `c-${user}`, user, info: null });
+  socket.deliver([36, 2, 7, {}, [{ kind: 'join', channel: 'chat.room-1', member: member('ann'), count: 1 }]]);
+  socket.deliver([36, 2, 8, {}, [{ kind: 'leave', channel: 'chat.room-1', member: member('ann'), count: 0 }]]);
+  assert.deepEqual(await seen.next(), ['join', 'ann', 1]);
+  assert.deepEqual(await seen.next(), ['leave', 'ann', 0]);
+
+  const members = room.presence();
+  const call = await socket.sent.next('CALL');
+  assert.deepEqual([call[3], call[4]], ['telegraphy.presence', ['chat.room-1']]);
+  socket.deliver([50, call[1], {}, [{ channel: 'chat.room-1', count: 1, members: [member('bob')] }]]);
+  assert.deepEqual(await members, [member('bob')]);
+
+  // Asked for on a live subscription: subscribing again makes the client present.
+  const plain = t.channel('chat.other');
+  plain.subscribe();
+  await subscribed(socket, 3);
+  plain.subscribe(undefined, { presence: true });
+  assert.deepEqual((await subscribed(socket, 3)).slice(2), [{ presence: true }, 'telegraphy.channel.chat.other']);
+  t.close();
+});
+
+test('presence: the example of docs/presence.rst runs as shown', async () => {
+  const page = readFileSync(new URL('../../docs/presence.rst', import.meta.url), 'utf8');
+  const [, body] = page.match(/\.\. code-block:: javascript\n\n((?: {3}.*\n|\n)+)/);
+  const block = body.replace(/^ {3}/gm, '');
+  const logged = [];
+  const run = new Function('telegraphy', 'show', 'console', `return (async () => {\n${block}\nreturn members;\n})();`);
+  const t = client();
+  const done = run(t, () => {}, { log: (line) => logged.push(line) });
+  const [socket] = await join();
+  assert.deepEqual((await subscribed(socket, 1)).slice(2), [{ presence: true }, 'telegraphy.channel.chat.room-1']);
+  await subscribed(socket, 2);
+  const call = await socket.sent.next('CALL');
+  const ann = { client_id: 'c1', user: 'ann', info: null };
+  socket.deliver([36, 2, 7, {}, [{ kind: 'join', channel: 'chat.room-1', member: ann, count: 1 }]]);
+  socket.deliver([50, call[1], {}, [{ channel: 'chat.room-1', count: 1, members: [ann] }]]);
+  assert.deepEqual(await done, [ann]);
+  assert.deepEqual(logged, ['ann joined: 1 here']);
+  t.close();
 });

@@ -78,6 +78,8 @@ TELEGRAPHY = {
     "SECRET": os.environ.get("TELEGRAPHY_SECRET", "demo-shared-secret-change-me-0123456789"),
     "GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
     "RETRY_MAX_DELAY": 2.0,
+    # What the other members of a chat room see of a user (docs/presence.rst).
+    "PRESENCE_INFO": "telegraphy_demo.presence.info",
     # run_telegraph keeps the gateway's history and client records beside the demo's database.
     "GATEWAY": {
         "engine": {

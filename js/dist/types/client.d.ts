@@ -89,6 +89,7 @@ export interface TelegraphyEvents extends RecoveryEvents {
 /** The router procedure the heartbeat calls: any answer, even an error, proves the link. */
 export declare const HEARTBEAT_PROCEDURE = "telegraphy.subscriptions";
 export declare const HISTORY_PROCEDURE = "telegraphy.history";
+export declare const PRESENCE_PROCEDURE = "telegraphy.presence";
 export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private readonly lazy;
     state: State;
@@ -97,6 +98,7 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     readonly options: TelegraphyOptions;
     private session;
     private entries;
+    /** Entries by WAMP subscription: several when filters written differently are equal. */
     private byId;
     private registry;
     private waiters;
@@ -154,6 +156,7 @@ export declare class Telegraphy extends Emitter<TelegraphyEvents> {
     private warn;
     private adopt;
     private deliver;
+    private deliverTo;
     private report;
     private tell;
     private revoked;

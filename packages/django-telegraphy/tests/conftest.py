@@ -29,7 +29,7 @@ if not settings.configured:
         SECRET_KEY="django-tests-key",
         DEBUG=False,
         ALLOWED_HOSTS=["testserver", "127.0.0.1", "localhost"],
-        INSTALLED_APPS=demo.INSTALLED_APPS,
+        INSTALLED_APPS=[*demo.INSTALLED_APPS, "shop"],  # shop: tests/shop, no migrations
         MIDDLEWARE=demo.MIDDLEWARE,
         ROOT_URLCONF=demo.ROOT_URLCONF,
         TEMPLATES=demo.TEMPLATES,

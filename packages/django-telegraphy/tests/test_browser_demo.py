@@ -314,3 +314,25 @@ def test_in_debug_mode_the_console_names_a_refused_subscription_and_an_unknown_e
         "the app defines telegraphy_demo.MyModel, telegraphy_demo.Notification"
     )
     assert any(w.startswith(f"Telegraphy: {refused}: wamp.error.not_authorized") for w in warnings)
+
+
+def test_the_chat_shows_who_is_in_the_room(
+    gateway: int, browser: Any, live_server: Any, settings: Any
+) -> None:
+    settings.TELEGRAPHY = {**settings.TELEGRAPHY, "PRESENCE_INFO": "telegraphy_demo.presence.info"}
+    pages = {}
+    for name in ("ann", "bob"):
+        User.objects.create_user(name, password=f"{name}-password")
+        page = browser.new_context().new_page()
+        sign_in(page, live_server.url, name, f"{name}-password")
+        open_live(page, f"{live_server.url}/demo/chat/")
+        pages[name] = page
+    for page in pages.values():
+        page.wait_for_function(
+            "() => document.getElementById('present').textContent === 'ann, bob'",
+            timeout=WAIT_MS,
+        )
+    pages["bob"].context.close()  # bob leaves once the gateway's leave delay is over
+    pages["ann"].wait_for_function(
+        "() => document.getElementById('present').textContent === 'ann'", timeout=WAIT_MS
+    )

@@ -47,6 +47,17 @@ def test_unknown_keys_and_bad_values_are_e003() -> None:
     assert "transport must be one of http, xmlrpc" in message
 
 
+def test_outbox_databases_that_are_not_databases_are_e004() -> None:
+    assert problems(**{**VALID, "OUTBOX": True, "OUTBOX_DATABASES": ["default"]}) == []
+    [(code, message)] = problems(**{**VALID, "OUTBOX_DATABASES": ["default", "replica"]})
+    assert code == "django_telegraphy.E004"
+    assert "['OUTBOX_DATABASES'] must be a list of aliases of settings.DATABASES" in message
+    [(code, _)] = problems(**{**VALID, "OUTBOX_DATABASES": "default"})
+    assert code == "django_telegraphy.E004"
+    [(code, message)] = problems(**{**VALID, "OUTBOX_LEASE": -1})
+    assert code == "django_telegraphy.E003" and "OUTBOX_LEASE must be a positive" in message
+
+
 def test_a_missing_request_context_processor_is_w001() -> None:
     engine = {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

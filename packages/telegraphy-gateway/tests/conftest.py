@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,14 @@ DEFAULT_CONFIG = config_with_limits()
 
 
 def start_gateway(
-    tmp_path: Path, config: str, extra_args: tuple[str, ...] = (), port: int | None = None
+    tmp_path: Path,
+    config: str,
+    extra_args: tuple[str, ...] = (),
+    port: int | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> GatewayProcess:
-    """A gateway serving `config` from `tmp_path`, on `port` (default: a free one)."""
+    """A gateway serving `config` from `tmp_path`, on `port` (default: a free one);
+    `preexec_fn` runs in the child before the gateway (to set resource limits)."""
     path = tmp_path / "telegraphy.toml"
     path.write_text(config)
     port = free_port() if port is None else port
@@ -62,6 +67,7 @@ def start_gateway(
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         cwd=tmp_path,  # the SQLite engine's file goes beside the configuration
+        preexec_fn=preexec_fn,
     )
     gateway = GatewayProcess(process, port, log)
     if await_health(process, port, timeout=20):
@@ -116,3 +122,13 @@ async def assert_gateway_serves(gateway: GatewayProcess) -> None:
 
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real redis-server for the session; tests keep apart by key prefix."""
+    from redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()

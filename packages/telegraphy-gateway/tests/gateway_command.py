@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,3 +91,11 @@ def _interrupt(process: subprocess.Popen[str], outcome: Outcome) -> None:
         process.kill()
         outcome.output, _ = process.communicate()
     outcome.returncode = process.returncode
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
+    """Poll `condition` until it is true (from a test's thread, not the reactor's)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)

@@ -17,7 +17,8 @@ from autobahn.wamp import auth
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import CloseDetails, ComponentConfig
 from twisted.internet import defer, reactor, task
-from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 
 WAIT = 10.0
 """Seconds any test waits for a condition before failing."""
@@ -108,9 +109,10 @@ async def join(
     serializer: str = "json",
     ticket: str | None = None,
     authextra: dict[str, Any] | None = None,
+    tls: IOpenSSLClientConnectionCreator | None = None,
 ) -> Client:
-    """Connect and join (WAMP-CRA with `secret`, ticket with `ticket`, else anonymous);
-    raises `JoinFailed` if the gateway answers with ABORT."""
+    """Connect (over TLS with `tls`, for a wss:// URL) and join (WAMP-CRA with `secret`, ticket
+    with `ticket`, else anonymous); raises `JoinFailed` if the gateway answers with ABORT."""
     if authmethods is None:
         authmethods = ["wampcra"] if secret else ["ticket"] if ticket is not None else ["anonymous"]
     extra: dict[str, Any] = {
@@ -127,7 +129,8 @@ async def join(
     serializers = [MsgPackSerializer()] if serializer == "msgpack" else [JsonSerializer()]
     transport = WampWebSocketClientFactory(sessions, url=url, serializers=serializers)
     host, port = url.split("//")[1].split("/")[0].split(":")
-    await TCP4ClientEndpoint(reactor, host, int(port)).connect(transport)
+    tcp = TCP4ClientEndpoint(reactor, host, int(port))
+    await (tcp if tls is None else wrapClientTLS(tls, tcp)).connect(transport)
     session: Client = await within(extra["joined"])
     return session
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
+import time
 from typing import Any
 
 from ticket_peers import SECRET
@@ -39,3 +40,26 @@ def post(port: int, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
         return response.status, answer, {k.lower(): v for k, v in response.getheaders()}
     finally:
         connection.close()
+
+
+class SteadySender:
+    """Sends events 0..count-1 through a publisher at a steady rate, in a thread of its own
+    (it goes on while a test kills or restarts things); `sent` counts what it handed over."""
+
+    def __init__(self, publisher: Any, count: int, interval: float) -> None:
+        self.publisher = publisher
+        self.count = count
+        self.interval = interval
+        self.sent = 0
+
+    def start(self) -> Any:
+        """The Deferred of the thread's end."""
+        from twisted.internet import threads
+
+        return threads.deferToThread(self._run)
+
+    def _run(self) -> None:
+        for n in range(self.count):
+            self.publisher.send(event(n))
+            self.sent += 1
+            time.sleep(self.interval)  # a steady rate, not synchronisation

@@ -190,12 +190,37 @@ def test_engine_history_and_persistent_ttl_defaults_and_keys() -> None:
     assert config_from_mapping({"engine": {"kind": "memory"}}).engine.kind == "memory"
 
 
+def test_the_redis_engine_takes_its_password_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_SECRET", "s3cret")
+    data = {
+        "engine": {"kind": "redis", "url": "rediss://cache:6380/2", "password_env": "REDIS_SECRET"}
+    }
+    engine = config_from_mapping(data).engine
+    assert (engine.url, engine.tls, engine.password) == ("rediss://cache:6380/2", False, "s3cret")
+    assert "s3cret" not in repr(engine)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"engine": "sqlite"}, "[engine] must be a table"),
-        ({"engine": {"kind": "redis"}}, "engine.kind must be one of sqlite, memory, got 'redis'"),
-        ({"engine": {"file": "x"}}, "unknown key(s) file at [engine]; expected one of: kind, path"),
+        (
+            {"engine": {"kind": "mongo"}},
+            "engine.kind must be one of sqlite, memory, redis, got 'mongo'",
+        ),
+        ({"engine": {"file": "x"}}, "unknown key(s) file at [engine]; expected one of: kind, "),
+        ({"engine": {"url": "redis://h/0"}}, '[engine] url: only for kind = "redis"'),
+        ({"engine": {"kind": "redis", "url": "http://h"}}, "not a redis:// or rediss:// URL"),
+        ({"engine": {"kind": "redis", "url": "redis://h/x"}}, "the database in 'redis://h/x'"),
+        (
+            {"engine": {"kind": "redis", "url": "redis://u:pw@h/0"}},
+            "[engine] url must not carry a password: set TELEGRAPHY_REDIS_PASSWORD instead",
+        ),
+        ({"engine": {"kind": "redis", "prefix": "a b"}}, "[engine] prefix must be a string"),
+        ({"engine": {"kind": "redis", "tls": "yes"}}, "[engine] tls must be true or false"),
+        ({"engine": {"kind": "redis", "path": "x"}}, "the redis engine keeps no file"),
         ({"engine": {"kind": "memory", "path": "x"}}, '[engine] path is for kind = "sqlite"'),
         ({"engine": {"path": ""}}, "[engine] path must be a file name, got ''"),
         ({"engine": {"path": 3}}, "[engine] path must be a file name, got 3"),

@@ -18,10 +18,15 @@ DOCS = Path(__file__).parents[3] / "docs"
 
 def toml_blocks(page: str) -> list[str]:
     """Every `.. code-block:: toml` of a page, dedented."""
+    return code_blocks(page, "toml")
+
+
+def code_blocks(page: str, language: str) -> list[str]:
+    """Every `.. code-block:: <language>` of a page, dedented."""
     lines = (DOCS / page).read_text().splitlines()
     blocks = []
     for start, line in enumerate(lines):
-        if line.strip() != ".. code-block:: toml":
+        if line.strip() != f".. code-block:: {language}":
             continue
         indent = len(line) - len(line.lstrip()) + 3
         block: list[str] = []
@@ -37,7 +42,9 @@ def load(text: str) -> GatewayConfig:
     return config_from_mapping(tomllib.loads(text))
 
 
-@pytest.mark.parametrize("page", ["delivery.rst", "engines.rst", "gateway.rst"])
+@pytest.mark.parametrize(
+    "page", ["delivery.rst", "engines.rst", "gateway.rst", "presence.rst", "scaling.rst"]
+)
 def test_every_toml_block_of_the_page_is_a_valid_configuration(page: str) -> None:
     blocks = toml_blocks(page)
     assert blocks
@@ -79,6 +86,23 @@ def test_the_engines_example_is_the_sqlite_engine_at_an_absolute_path() -> None:
     assert load(block).engine == EngineConfig("sqlite", "/var/lib/telegraphy/gateway.sqlite3")
 
 
+def test_the_scaling_example_is_a_redis_engine_with_its_password_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAPHY_REDIS_PASSWORD", "from-the-environment")
+    (block,) = toml_blocks("scaling.rst")
+    engine = load(block).engine
+    assert (engine.kind, engine.url, engine.prefix, engine.tls) == (
+        "redis",
+        "redis://10.0.0.5:6379/0",
+        "telegraphy:",
+        False,
+    )
+    assert engine.password == "from-the-environment"
+    with pytest.raises(ConfigError, match="must not carry a password"):
+        load(block.replace("10.0.0.5", "user:secret@10.0.0.5"))
+
+
 def test_the_complete_example_of_the_gateway_page_sets_every_key() -> None:
     complete = max(toml_blocks("gateway.rst"), key=len)
     keys = {f.name for f in fields(GatewayConfig)} - {"log_level", "log_format"} | {"log"}
@@ -103,3 +127,18 @@ def test_a_topic_entry_without_size_or_ttl_takes_the_history_table_s() -> None:
 def test_the_memory_engine_takes_no_path() -> None:
     with pytest.raises(ConfigError, match="memory engine keeps no file"):
         load('[engine]\nkind = "memory"\npath = "x.sqlite3"\n')
+
+
+def test_the_presence_examples_set_the_leave_delay_and_the_webhook_url() -> None:
+    (block,) = toml_blocks("presence.rst")
+    assert (load(block).presence.leave_delay, load(block).presence.timeout) == (3, 15)
+    (block,) = [b for b in toml_blocks("gateway.rst") if b.startswith("secret")]
+    presence = load(block).presence
+    assert presence.webhook_url == "https://shop.example.com/telegraphy/presence/"
+    assert presence.leave_delay == 3
+    with pytest.raises(ConfigError, match="needs the shared secret"):
+        load(block.replace("secret = ", "# secret = "))
+    with pytest.raises(ConfigError, match="http:// or https:// URL"):
+        load('[presence]\nwebhook_url = "ftp://x"\n')
+    with pytest.raises(ConfigError, match=r"presence\.leave_delay must be a positive number"):
+        load("[presence]\nleave_delay = 0\n")

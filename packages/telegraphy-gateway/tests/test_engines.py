@@ -5,6 +5,8 @@ SQLite engine, all of it read back by a second engine opened on the same file (a
 from __future__ import annotations
 
 import sqlite3
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer
+from twisted.internet import defer, reactor, task
 
 from telegraphy.core import Grants
 from telegraphy.gateway.engines import MemoryEngine, SqliteEngine
@@ -25,6 +27,7 @@ from telegraphy.gateway.engines.base import (
     Publisher,
     Since,
 )
+from telegraphy.gateway.engines.redis import RedisAddress, RedisEngine
 from telegraphy.gateway.engines.sqlite import EngineFailed
 from telegraphy.gateway.router.uri import Pattern
 
@@ -45,28 +48,44 @@ class Clock:
 Policy = Callable[[str], HistoryPolicy]
 
 
+async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        await task.deferLater(reactor, 0.01)
+
+
 class Engines:
     """Opens engines of one kind (on one file, for SQLite) and stops them at the end."""
 
-    def __init__(self, kind: str, path: Path) -> None:
+    def __init__(self, kind: str, path: Path, redis: Any = None) -> None:
         self.kind = kind
         self.path = path
+        self.redis = redis
+        self.prefix = f"test-{uuid.uuid4().hex[:12]}:"
+
         self.clock = Clock()
         self.opened: list[MemoryEngine] = []
         self.stopped: list[MemoryEngine] = []
 
-    def open(self, size: int = 100, ttl: float = 300.0) -> MemoryEngine:
+    async def open(self, size: int = 100, ttl: float = 300.0) -> Any:
         def policy(topic: str) -> HistoryPolicy:
             return HistoryPolicy(size, ttl)
 
-        engine: MemoryEngine
+        engine: Any
         if self.kind == "memory":
             engine = MemoryEngine(policy, DEDUPE_WINDOW, self.clock)
-        else:
+        elif self.kind == "sqlite":
             engine = SqliteEngine(self.path, policy, DEDUPE_WINDOW, self.clock)
+        else:
+            address = RedisAddress.parse(self.redis.url)
+            engine = RedisEngine(address, self.prefix, policy, DEDUPE_WINDOW, self.clock)
         self.opened.append(engine)
         self.delivered: list[Entry] = []
         engine.streams.bind(self.delivered.append)
+        engine.start()
+        await until(lambda: engine.problem() is None, f"{self.kind} engine ready")
         return engine
 
     async def stop(self) -> None:
@@ -78,12 +97,13 @@ class Engines:
         """Stop `engine` (everything written) and open another on the same file."""
         await engine.stop()
         self.stopped.append(engine)
-        return self.open(**policy)
+        return await self.open(**policy)
 
 
-@pytest_twisted.async_yield_fixture(params=["memory", "sqlite"])
+@pytest_twisted.async_yield_fixture(params=["memory", "sqlite", "redis"])
 async def engines(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engines]:
-    made = Engines(request.param, tmp_path / "engine.sqlite3")
+    redis = request.getfixturevalue("redis_server") if request.param == "redis" else None
+    made = Engines(request.param, tmp_path / "engine.sqlite3", redis)
     yield made
     await made.stop()
 
@@ -110,7 +130,7 @@ async def recover(engine: MemoryEngine, since: Since, limit: int = 100) -> Any:
 
 @pytest_twisted.ensureDeferred
 async def test_offsets_grow_by_one_per_topic_from_one_in_a_stable_epoch(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     assert engine.streams.top(TOPIC) is None
     first = await publish(engine, "a", "b", "c")
     other = await publish(engine, "x", topic=OTHER)
@@ -133,7 +153,7 @@ async def test_offsets_grow_by_one_per_topic_from_one_in_a_stable_epoch(engines:
 
 @pytest_twisted.ensureDeferred
 async def test_history_keeps_the_newest_size_publications(engines: Engines) -> None:
-    engine = engines.open(size=3)
+    engine = await engines.open(size=3)
     await publish(engine, 1, 2, 3, 4, 5)
 
     kept = await engine.streams.history(TOPIC, 10)
@@ -145,7 +165,7 @@ async def test_history_keeps_the_newest_size_publications(engines: Engines) -> N
 
 @pytest_twisted.ensureDeferred
 async def test_history_drops_publications_older_than_ttl(engines: Engines) -> None:
-    engine = engines.open(ttl=10)
+    engine = await engines.open(ttl=10)
     await publish(engine, "old")
     engines.clock.now += 6
     await publish(engine, "new")
@@ -162,7 +182,7 @@ async def test_history_drops_publications_older_than_ttl(engines: Engines) -> No
 
 @pytest_twisted.ensureDeferred
 async def test_recover_after_a_position_gives_what_followed_in_order(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     entries = await publish(engine, 1, 2, 3, 4, 5)
     epoch = entries[0].epoch
 
@@ -178,7 +198,7 @@ async def test_recover_after_a_position_gives_what_followed_in_order(engines: En
 
 @pytest_twisted.ensureDeferred
 async def test_recover_since_a_time(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     start = engines.clock.now
     await publish(engine, 1)
     engines.clock.now += 5
@@ -192,7 +212,7 @@ async def test_recover_since_a_time(engines: Engines) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_what_cannot_be_recovered_is_a_gap_with_its_reason(engines: Engines) -> None:
-    engine = engines.open(size=3, ttl=10)
+    engine = await engines.open(size=3, ttl=10)
     start = engines.clock.now
     entries = await publish(engine, 1, 2, 3, 4, 5)
     epoch = entries[0].epoch
@@ -213,7 +233,7 @@ async def test_what_cannot_be_recovered_is_a_gap_with_its_reason(engines: Engine
 
 @pytest_twisted.ensureDeferred
 async def test_a_topic_without_a_stream_recovers_nothing(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     fresh = await recover(engine, Since(Position(0, "")))
     lost = await recover(engine, Since(Position(7, "gone")))
     assert (fresh.entries, fresh.gap) == ((), None)
@@ -226,7 +246,7 @@ async def test_a_topic_without_a_stream_recovers_nothing(engines: Engines) -> No
 
 @pytest_twisted.ensureDeferred
 async def test_an_event_id_is_published_once_within_the_dedupe_window(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     draft = Draft(TOPIC, ["paid"], event_id="order-1")
 
     # The second arrives while the first may still be being written.
@@ -263,28 +283,32 @@ def a_record(expires_at: int) -> ClientRecord:
 
 @pytest_twisted.ensureDeferred
 async def test_client_records_are_kept_until_they_expire(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     now = engines.clock.now
     record = a_record(int(now) + 10)
     engine.clients.put(record)
 
-    assert engine.clients.get("client-1", now) == record
-    assert engine.clients.get("client-2", now) is None
-    assert engine.clients.get("client-1", now + 10) is None
+    assert await engine.clients.get("client-1", now) == record
+    assert await engine.clients.get("client-2", now) is None
+    assert await engine.clients.get("client-1", now + 10) is None
+    if engines.kind == "redis":  # Redis forgets it at its expiry, by its own clock
+        ttl = int(engines.redis.command("PTTL", f"{engines.prefix}c:client-1")[1:])
+        assert 0 < ttl <= 10_000
+        return
     engines.clock.now += 11
     engine.expire()
-    assert engine.clients.get("client-1", now) is None  # forgotten, not only past expiry
+    assert await engine.clients.get("client-1", now) is None  # forgotten, not only past expiry
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_token_is_spent_once(engines: Engines) -> None:
-    engine = engines.open()
+    engine = await engines.open()
     expires = engines.clock.now + 30
-    assert engine.tokens.spend("token-1", expires) is True
-    assert engine.tokens.spend("token-1", expires) is False
-    assert engine.tokens.spend("token-2", expires) is True
+    assert await engine.tokens.spend("token-1", expires) is True
+    assert await engine.tokens.spend("token-1", expires) is False
+    assert await engine.tokens.spend("token-2", expires) is True
     engines.clock.now += 31
-    assert engine.tokens.spend("token-1", engines.clock.now + 30) is True  # expired: forgotten
+    assert await engine.tokens.spend("token-1", engines.clock.now + 30) is True  # expired
 
 
 # -- restart (SQLite) -----------------------------------------------------------------------
@@ -302,14 +326,14 @@ async def test_a_restart_keeps_streams_history_records_and_tokens(
     sqlite_engines: Engines,
 ) -> None:
     engines = sqlite_engines
-    engine = engines.open(size=3)
+    engine = await engines.open(size=3)
     publisher = Publisher(7, "backend-1", "backend", "client-9", disclose=True)
     entries = await publish(engine, 1, 2, 3, 4)
     await engine.streams.publish(Draft(OTHER, [b"\x00bytes"], {"k": {"n": 1}}, publisher))
     await engine.streams.publish(Draft(TOPIC, [5], event_id="order-5"))
     record = a_record(int(engines.clock.now) + 100)
     engine.clients.put(record)
-    engine.tokens.spend("token-1", engines.clock.now + 100)
+    await engine.tokens.spend("token-1", engines.clock.now + 100)
     history = await engine.streams.history(TOPIC, 10)
     tops = (engine.streams.top(TOPIC), engine.streams.top(OTHER))
 
@@ -325,8 +349,8 @@ async def test_a_restart_keeps_streams_history_records_and_tokens(
     )
     found = await again.streams.recover(TOPIC, Since(Position(3, entries[0].epoch)), 10)
     assert (args(found.entries), found.gap) == ([4, 5], None)
-    assert again.clients.get("client-1", engines.clock.now) == record
-    assert again.tokens.spend("token-1", engines.clock.now + 100) is False
+    assert await again.clients.get("client-1", engines.clock.now) == record
+    assert await again.tokens.spend("token-1", engines.clock.now + 100) is False
     duplicate = await again.streams.publish(Draft(TOPIC, [5], event_id="order-5"))
     assert (duplicate.duplicate, duplicate.entry.offset) == (True, 5)
     # Publishing continues in the same stream, epoch and offsets.
@@ -340,7 +364,7 @@ async def test_a_time_before_history_trimmed_before_a_restart_is_still_a_gap(
     sqlite_engines: Engines,
 ) -> None:
     engines = sqlite_engines
-    engine = engines.open(size=3)
+    engine = await engines.open(size=3)
     start = engines.clock.now
     for n in range(6):  # offsets 1-3 are trimmed by size
         engines.clock.now = start + n
@@ -370,7 +394,7 @@ async def test_a_time_before_the_memory_engine_started_is_an_epoch_change() -> N
 async def test_a_sqlite_engine_that_cannot_write_refuses_every_publication(
     sqlite_engines: Engines,
 ) -> None:
-    engine = sqlite_engines.open()
+    engine = await sqlite_engines.open()
     await publish(engine, "kept")
     assert engine.problem() is None
     with closing(sqlite3.connect(sqlite_engines.path)) as other:

@@ -41,7 +41,11 @@ async def test_a_minted_token_joins_with_the_grants_asked_for(gateway: GatewayPr
         gateway,
         {
             "user": "42",
-            "subscribe": {"events": ["shop.Order"], "channels": ["chat.*"]},
+            "subscribe": {
+                "events": ["shop.Order"],
+                "channels": ["chat.*"],
+                "filters": {"shop.Order": {"customer__id": 42}},
+            },
             "publish": {"channels": ["chat.lobby"]},
             "ttl": 30,
         },
@@ -52,6 +56,7 @@ async def test_a_minted_token_joins_with_the_grants_asked_for(gateway: GatewayPr
     assert claims.user == "42" and claims.expires_at == answer["expires"]
     assert before + 30 <= answer["expires"] <= time.time() + 30
     assert claims.grants.subscribe_channels == ("chat.*",)
+    assert claims.grants.filters == {"shop.Order": {"data__customer__id__exact": 42}}
     session = await ticket_join(gateway.url, answer["token"], authid="42")
     for request, topic in enumerate([f"{EVENTS}.shop.Order", f"{CHANNELS}.chat.room-1"]):
         assert (await session.request(SUBSCRIBE, request + 1, {}, topic))[0] == SUBSCRIBED
@@ -74,6 +79,11 @@ async def test_a_minted_token_joins_with_the_grants_asked_for(gateway: GatewayPr
         ({"ttl": MAX_TTL + 1}, f"ttl must be a number of seconds from 1 to {MAX_TTL}"),
         ({"ttl": 0}, "ttl must be a number of seconds"),
         ({"ttl": True}, "ttl must be a number of seconds"),
+        ({"subscribe": {"filters": []}}, "subscribe.filters must be an object"),
+        (
+            {"subscribe": {"filters": {"shop.Order": {"id__gtt": 1}}}},
+            "subscribe.filters: 'id__gtt': unknown lookup 'gtt'",
+        ),
     ],
 )
 def test_a_bad_request_says_what_to_fix(

@@ -8,14 +8,13 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest_twisted
 from autobahn.wamp.types import PublishOptions
-from ingress_posts import event, post
+from ingress_posts import SteadySender, event, post
 from recovering_subscriber import RecoveringSubscriber
 from ticket_peers import EVENTS, SECRET, refusal, ticket_join, token, token_config
 from twisted.internet import defer, threads
@@ -93,21 +92,12 @@ async def test_a_gateway_killed_while_the_publisher_sends_loses_and_repeats_noth
     watcher = RecoveringSubscriber(ORDER)
     try:
         await watcher.connect(gateway.url)
-        sent = 0
-
-        def send_all() -> None:
-            # In a thread of its own: it goes on while the test waits for the restart.
-            nonlocal sent
-            for n in range(count):
-                publisher.send(event(n))
-                sent += 1
-                time.sleep(0.003)  # a steady rate, not synchronisation
-
-        sending = threads.deferToThread(send_all)
+        sender = SteadySender(publisher, count, interval=0.003)
+        sending = sender.start()
         await eventually(lambda: watcher.read() >= 60)
         epoch = watcher.positions[ORDER]["epoch"]
 
-        killed_after = sent
+        killed_after = sender.sent
         await gateway.restart(kill=True)
         await sending
         assert await threads.deferToThread(publisher.flush, 30)

@@ -5,6 +5,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._app_settings import AppSettings, gateway_mapping, gateway_setting, websocket_url_setting
+from ._bulk import (
+    BULK_BATCH,
+    BULK_ROWS,
+    DEFAULT_BATCH_SIZE,
+    ModelEvents,
+    batched,
+    bulk_events,
+    bulk_problem,
+)
 from ._definitions import (
     OP_CREATE,
     OP_DELETE,
@@ -20,6 +29,7 @@ from ._envelope import Envelope, to_channel, validate_envelope
 from ._errors import (
     ConfigurationError,
     EventError,
+    FilterError,
     PublisherClosed,
     PublisherOverflow,
     RejectedError,
@@ -29,10 +39,33 @@ from ._errors import (
     TransportError,
 )
 from ._event import Event, EventRecorder, Sender
+from ._filters import F, canonical_filter, conjoin_filters, filter_text
 from ._jsonsafe import to_json_safe
 from ._names import DEFAULT_REALM, DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
+from ._outbox import (
+    OutboxRow,
+    OutboxSettings,
+    OutboxStore,
+    ProcessRelays,
+    Relay,
+    RelayStats,
+    outbox_lag_gauge,
+)
 from ._page import config_html, page_config, page_token, scripts_html
+from ._presence import (
+    CHANNEL_OCCUPIED,
+    CHANNEL_VACATED,
+    MEMBER_JOINED,
+    MEMBER_LEFT,
+    PRESENCE_EVENTS,
+    PRESENCE_TOPIC_PREFIX,
+    PresenceEvent,
+    PresenceMember,
+    presence_topic,
+    read_presence_webhook,
+)
 from ._publisher import Publisher, Stats, configure, get_publisher
+from ._serializers import DataBuilder, serialized, serializer_problem
 from ._settings import Settings
 from ._setup_check import SetupFinding, check_secret, check_setup
 from ._signing import (
@@ -46,6 +79,7 @@ from ._signing import (
 )
 from ._tokens import (
     DEFAULT_CHANNEL_PREFIX,
+    MAX_PRESENCE_INFO,
     Grants,
     TokenClaims,
     channel_topic,
@@ -60,29 +94,51 @@ from ._tokens import (
 
 __all__ = [
     "AppSettings",
+    "BULK_BATCH",
+    "BULK_ROWS",
+    "CHANNEL_OCCUPIED",
+    "CHANNEL_VACATED",
     "ChannelDefinition",
     "ConfigurationError",
     "CustomDefinition",
+    "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHANNEL_PREFIX",
     "DEFAULT_REALM",
     "DEFAULT_TOPIC_PREFIX",
+    "DataBuilder",
     "Definition",
     "Envelope",
     "Event",
     "EventError",
     "EventRecorder",
+    "F",
+    "FilterError",
     "Grants",
+    "MAX_PRESENCE_INFO",
+    "MEMBER_JOINED",
+    "MEMBER_LEFT",
+    "ModelEvents",
     "NONCE_HEADER",
     "NonceCache",
     "OPERATIONS",
     "OP_CREATE",
     "OP_DELETE",
     "OP_UPDATE",
+    "OutboxRow",
+    "OutboxSettings",
+    "OutboxStore",
+    "PRESENCE_EVENTS",
+    "PRESENCE_TOPIC_PREFIX",
+    "PresenceEvent",
+    "PresenceMember",
+    "ProcessRelays",
     "Publisher",
     "PublisherClosed",
     "PublisherOverflow",
     "Registry",
     "RejectedError",
+    "Relay",
+    "RelayStats",
     "SIGNATURE_HEADER",
     "Sender",
     "Settings",
@@ -95,13 +151,19 @@ __all__ = [
     "TokenError",
     "TransportError",
     "__version__",
+    "batched",
+    "bulk_events",
+    "bulk_problem",
+    "canonical_filter",
     "channel_topic",
     "check_secret",
     "check_setup",
     "config_html",
     "configure",
+    "conjoin_filters",
     "envelope_topic",
     "event_topic",
+    "filter_text",
     "gateway_mapping",
     "gateway_setting",
     "get_publisher",
@@ -110,10 +172,15 @@ __all__ = [
     "grants_for",
     "mint_token",
     "operations_problem",
+    "outbox_lag_gauge",
     "page_config",
     "page_token",
+    "presence_topic",
+    "read_presence_webhook",
     "read_token",
     "scripts_html",
+    "serialized",
+    "serializer_problem",
     "sign_request",
     "signature",
     "to_channel",

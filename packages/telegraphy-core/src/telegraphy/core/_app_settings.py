@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
+from ._outbox import OutboxSettings
 from ._settings import Settings
 
 
@@ -23,6 +24,7 @@ class AppSettings:
     enabled: bool = True
     websocket_url: str | None = None
     gateway: Mapping[str, Any] = field(default_factory=dict)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     @property
     def browser_url(self) -> str:

@@ -7,11 +7,12 @@ Django and Flask grant the same things for the same definitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._errors import ConfigurationError
 from ._event import Event
+from ._filters import F
 from ._names import event_topic, validate_event_name
 from ._tokens import Grants, grant_pattern, grants_for, user_channel
 
@@ -39,6 +40,11 @@ class Definition:
         """Whether `user` may subscribe: public definitions to anyone, else signed-in users."""
         return self.public or bool(getattr(user, "is_authenticated", False))
 
+    def filter_for_user(self, user: Any) -> F | Mapping[str, Any] | None:
+        """The events of this definition `user` may see, as a filter the token carries and the
+        gateway enforces (`F(customer__id=user.pk)`); None: all of them."""
+        return None
+
 
 def operations_problem(owner: str, operations: Iterable[str] | None) -> str | None:
     """What is wrong with a model event's `operations` (None: nothing), for the adapter to raise."""
@@ -62,8 +68,8 @@ class ChannelDefinition(Definition):
 class CustomDefinition(Definition):
     """A custom `Event` subclass as a grantable definition.
 
-    The class may set `public: ClassVar[bool] = True` and define a classmethod
-    `is_authorized_user(cls, user)`.
+    The class may set `public: ClassVar[bool] = True` and define the classmethods
+    `is_authorized_user(cls, user)` and `filter_for_user(cls, user)`.
     """
 
     def __init__(self, event_class: type[Event]) -> None:
@@ -74,6 +80,10 @@ class CustomDefinition(Definition):
     def is_authorized_user(self, user: Any) -> bool:
         check = getattr(self.event_class, "is_authorized_user", None)
         return bool(check(user)) if callable(check) else super().is_authorized_user(user)
+
+    def filter_for_user(self, user: Any) -> F | Mapping[str, Any] | None:
+        own = getattr(self.event_class, "filter_for_user", None)
+        return own(user) if callable(own) else None
 
 
 def _class_of(definition: Definition) -> type:

@@ -13,6 +13,10 @@ class EventError(TelegraphyError):
     """An event (its name, meta or data) is not valid; the message says which part and why."""
 
 
+class FilterError(TelegraphyError, ValueError):
+    """A filter is not valid; the message says which part and why."""
+
+
 class SignatureError(TelegraphyError):
     """A signed ingress request is refused. `code` names the reason for programs."""
 

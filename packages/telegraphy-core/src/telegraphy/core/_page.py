@@ -21,10 +21,13 @@ CONFIG_ID = "telegraphy-config"
 _SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
 
 
-def page_token(settings: Settings, user: str | None, grants: Grants) -> tuple[str, int]:
-    """A fresh token for `user` and when it expires (unix seconds). No network involved."""
+def page_token(
+    settings: Settings, user: str | None, grants: Grants, info: Any = None
+) -> tuple[str, int]:
+    """A fresh token for `user` (with presence `info`) and when it expires (unix seconds).
+    No network involved."""
     now = time.time()
-    token = mint_token(settings.secret, user, grants, settings.token_ttl, now)
+    token = mint_token(settings.secret, user, grants, settings.token_ttl, now, info)
     return token, int(now) + max(1, int(settings.token_ttl))
 
 
@@ -34,14 +37,15 @@ def page_config(
     grants: Grants,
     token_url: str | None,
     started: float | None = None,
+    info: Any = None,
 ) -> dict[str, Any]:
     """What the JS client needs: where the gateway is, a token minted now, and `since`.
 
     `since` is when the request `started` (unix seconds; unknown: now) less the render gap
     margin: the client's first subscriptions recover the events accepted from then on, so
-    none committed while the page was rendered is lost.
+    none committed while the page was rendered is lost. `info` is the token's presence info.
     """
-    token, expires = page_token(app.core, user, grants)
+    token, expires = page_token(app.core, user, grants, info)
     start = time.time() if started is None else started
     return {
         "url": app.browser_url,

@@ -19,7 +19,7 @@ from ._errors import ConfigurationError, EventError
 from ._names import DEFAULT_REALM, DEFAULT_TOPIC_PREFIX, validate_event_name
 
 ENV_PREFIX = "TELEGRAPHY_"
-TRANSPORTS = ("http", "xmlrpc")
+TRANSPORTS = ("http", "xmlrpc", "redis")
 OVERFLOW_POLICIES = ("raise", "drop")
 MIN_SECRET_LENGTH = 16
 # Keys of a shared TOML file that belong to the gateway alone.
@@ -61,6 +61,10 @@ class Settings:
     token_ttl: float = 60.0
     channel_prefix: str = "telegraphy.channel"
     render_gap_margin: float = 2.0
+    # transport = "redis": the Redis server the gateways use as their engine, and its key
+    # prefix (the password comes from TELEGRAPHY_REDIS_PASSWORD).
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "telegraphy:"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -180,6 +184,16 @@ def _validate(s: Settings) -> None:
     if s.spool_path is not None and not isinstance(s.spool_path, str):
         raise ConfigurationError(f"spool_path must be a file path, got {s.spool_path!r}")
     _margin(s.render_gap_margin)
+    redis = urlsplit(s.redis_url) if isinstance(s.redis_url, str) else None
+    if redis is None or redis.scheme not in ("redis", "rediss") or redis.password:
+        raise ConfigurationError(
+            "redis_url must be a redis:// or rediss:// URL without a password (set "
+            f"TELEGRAPHY_REDIS_PASSWORD), got {s.redis_url!r}"
+        )
+    if not isinstance(s.redis_prefix, str) or not s.redis_prefix or " " in s.redis_prefix:
+        raise ConfigurationError(
+            f"redis_prefix must be a string without spaces, got {s.redis_prefix!r}"
+        )
 
 
 def _margin(value: object) -> None:

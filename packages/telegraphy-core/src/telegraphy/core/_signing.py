@@ -51,6 +51,33 @@ def sign_request(
     }
 
 
+ENTRY_METHOD = "XADD"
+"""What a signed Redis stream entry is signed as (`sign_entry`), in place of an HTTP method."""
+
+
+def sign_entry(secret: str, stream: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """The fields that sign an entry added to the Redis stream `stream`: as a request, with the
+    stream's name for a path (docs/security.rst)."""
+    headers = sign_request(secret, ENTRY_METHOD, stream, body, now)
+    return {
+        "timestamp": headers[TIMESTAMP_HEADER],
+        "nonce": headers[NONCE_HEADER],
+        "signature": headers[SIGNATURE_HEADER],
+    }
+
+
+def entry_signed(secret: str, stream: str, fields: Mapping[str, str], body: bytes) -> bool:
+    """Whether `fields` sign `body` as an entry of `stream` under `secret` (constant time).
+    No time window: an entry may wait in Redis for as long as every gateway is down."""
+    given = fields.get("signature", "")
+    scheme, _, digest = given.partition("=")
+    timestamp, nonce = fields.get("timestamp", ""), fields.get("nonce", "")
+    if scheme != SCHEME or not _TIMESTAMP.match(timestamp) or not _NONCE.match(nonce):
+        return False
+    expected = signature(secret, ENTRY_METHOD, stream, timestamp, nonce, body)
+    return hmac.compare_digest(expected, digest)
+
+
 class NonceCache:
     """Nonces seen while a request carrying them could still be replayed, each usable once.
 

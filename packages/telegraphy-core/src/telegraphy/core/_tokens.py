@@ -16,10 +16,11 @@ import json
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._errors import EventError, TokenError
+from ._errors import EventError, FilterError, TokenError
+from ._filters import F, canonical_filter
 from ._names import DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ DEFAULT_CHANNEL_PREFIX = "telegraphy.channel"
 DEFAULT_TOKEN_TTL = 60.0
 _KEY_LABEL = b"telegraphy token v1"
 _MAX_TOKEN_LENGTH = 16 * 1024
+MAX_PRESENCE_INFO = 1024
+"""Bytes a token's presence `info` may take as compact JSON (docs/presence.rst)."""
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,23 @@ class Grants:
     """What a token allows beyond the public events: event names and channel names/patterns.
 
     A channel entry is a channel name (`chat.room-1`) or a pattern ending in `.*`
-    (`chat.*`: every channel under `chat.`).
+    (`chat.*`: every channel under `chat.`). `filters` maps an event name to the filter the
+    gateway ANDs with every subscription to it (docs/filters.rst); kept in canonical form.
     """
 
     subscribe_events: tuple[str, ...] = ()
     subscribe_channels: tuple[str, ...] = ()
     publish_channels: tuple[str, ...] = ()
+    filters: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for event in self.subscribe_events:
             validate_event_name(event)
         for spec in (*self.subscribe_channels, *self.publish_channels):
             validate_event_name(spec.removesuffix(".*"))
+        filters = {validate_event_name(n): canonical_filter(f) for n, f in self.filters.items()}
+        # A filter that lets everything through is no filter.
+        object.__setattr__(self, "filters", {n: f for n, f in filters.items() if f is not None})
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class TokenClaims:
     issued_at: int
     expires_at: int
     token_id: str
+    info: Any = None  # shown to the channels the user is present in (docs/presence.rst)
 
 
 def mint_token(
@@ -66,12 +75,14 @@ def mint_token(
     grants: Grants = Grants(),
     ttl: float = DEFAULT_TOKEN_TTL,
     now: float | None = None,
+    info: Any = None,
 ) -> str:
-    """A token for `user` (None: an anonymous visitor) valid for `ttl` seconds."""
+    """A token for `user` (None: an anonymous visitor) valid for `ttl` seconds; `info` (JSON,
+    at most MAX_PRESENCE_INFO bytes) is what channel members see of the user."""
     if user is not None and (not isinstance(user, str) or not user):
         raise TypeError("user must be a non-empty string (the user's id) or None")
     issued = int(time.time() if now is None else now)
-    payload = {
+    payload: dict[str, Any] = {
         "sub": user,
         "iat": issued,
         "exp": issued + max(1, int(ttl)),
@@ -80,6 +91,10 @@ def mint_token(
         "sub_channels": list(grants.subscribe_channels),
         "pub_channels": list(grants.publish_channels),
     }
+    if grants.filters:
+        payload["filters"] = dict(grants.filters)
+    if info is not None:
+        payload["info"] = presence_info(info)
     body = f"{VERSION}.{_b64(json.dumps(payload, separators=(',', ':')).encode())}"
     return f"{body}.{_b64(_mac(secret, body))}"
 
@@ -151,12 +166,22 @@ def grants_for(
     subscribe_channels: Iterable[str] = (),
     publish_channels: Iterable[str] = (),
 ) -> Grants:
-    """The grants of `user`: each event whose `is_authorized_user(user)` says yes."""
+    """The grants of `user`: each event whose `is_authorized_user(user)` says yes, with the
+    filter its `filter_for_user(user)` returns, if any."""
+    authorized = [d for d in definitions if d.is_authorized_user(user)]
+    filters = {d.name: f for d in authorized if (f := _filter_for(d, user)) is not None}
     return Grants(
-        subscribe_events=tuple(sorted({d.name for d in definitions if d.is_authorized_user(user)})),
+        subscribe_events=tuple(sorted({d.name for d in authorized})),
         subscribe_channels=tuple(subscribe_channels),
         publish_channels=tuple(publish_channels),
+        filters=filters,
     )
+
+
+def _filter_for(definition: EventDefinition, user: Any) -> F | Mapping[str, Any] | None:
+    """The definition's `filter_for_user(user)`, for the definitions that have one."""
+    hook = getattr(definition, "filter_for_user", None)
+    return hook(user) if callable(hook) else None
 
 
 def get_token(
@@ -164,6 +189,7 @@ def get_token(
     grants: Grants = Grants(),
     ttl: float | None = None,
     settings: Settings | None = None,
+    info: Any = None,
 ) -> str:
     """The original Telegraphy API's `get_token`: a token minted with the configured
     (default) settings."""
@@ -171,7 +197,8 @@ def get_token(
         from ._publisher import get_publisher
 
         settings = get_publisher().settings
-    return mint_token(settings.secret, user, grants, settings.token_ttl if ttl is None else ttl)
+    ttl = settings.token_ttl if ttl is None else ttl
+    return mint_token(settings.secret, user, grants, ttl, info=info)
 
 
 def _mac(secret: str, text: str) -> bytes:
@@ -190,15 +217,32 @@ def _claims(encoded: str) -> TokenClaims:
             subscribe_events=_strings(payload, "sub_events"),
             subscribe_channels=_strings(payload, "sub_channels"),
             publish_channels=_strings(payload, "pub_channels"),
+            filters=_filters(payload),
         )
         user, issued, expires, token_id = (payload[k] for k in ("sub", "iat", "exp", "jti"))
-    except (ValueError, TypeError, KeyError, AttributeError, EventError) as e:
+        info = None if payload.get("info") is None else presence_info(payload["info"])
+    except (ValueError, TypeError, KeyError, AttributeError, EventError, FilterError) as e:
         raise TokenError("malformed", "invalid token") from e
     if not (user is None or isinstance(user, str)) or not isinstance(token_id, str):
         raise TokenError("malformed", "invalid token")
     if not all(isinstance(t, int) and not isinstance(t, bool) for t in (issued, expires)):
         raise TokenError("malformed", "invalid token")
-    return TokenClaims(user, grants, issued, expires, token_id)
+    return TokenClaims(user, grants, issued, expires, token_id, info)
+
+
+def presence_info(info: Any) -> Any:
+    """`info` if it is JSON of at most MAX_PRESENCE_INFO bytes, else ValueError/TypeError."""
+    size = len(json.dumps(info, separators=(",", ":"), allow_nan=False).encode())
+    if size > MAX_PRESENCE_INFO:
+        raise ValueError(f"presence info takes {size} bytes as JSON; at most {MAX_PRESENCE_INFO}")
+    return info
+
+
+def _filters(payload: dict[str, Any]) -> dict[str, Any]:
+    filters = payload.get("filters", {})
+    if not isinstance(filters, dict):
+        raise TypeError("filters must be an object")
+    return filters
 
 
 def _strings(payload: dict[str, Any], key: str) -> tuple[str, ...]:

@@ -15,19 +15,24 @@ from telegraphy.core import DEFAULT_TOPIC_PREFIX, EventError, Settings, validate
 from .engines.base import HistoryPolicy
 from .errors import ConfigError
 from .router.uri import MATCH_POLICIES, RESERVED, Pattern, validate_pattern
+from .transport.limits import parse_networks
 from .transport.origins import LOOPBACK_ORIGINS, parse_allowed_origin
 
 DEFAULT_REALM = "telegraphy"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 SECRET_ENV = "TELEGRAPHY_SECRET"
+METRICS_TOKEN_ENV = "TELEGRAPHY_METRICS_TOKEN"
 MIN_SECRET_LENGTH = 16
 DEFAULT_CHANNEL_PREFIX = "telegraphy.channel"
 DEFAULT_CLIENT_TTL = 900.0
 DEFAULT_TOKEN_MAX_TTL = 3600.0
 DEFAULT_PERSISTENT_TTL = 86400.0
 DEFAULT_ENGINE_PATH = "telegraphy-gateway.sqlite3"
-ENGINE_KINDS = ("sqlite", "memory")
+ENGINE_KINDS = ("sqlite", "memory", "redis")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS_PREFIX = "telegraphy:"
+REDIS_PASSWORD_ENV = "TELEGRAPHY_REDIS_PASSWORD"
 # Roles the gateway gives browser sessions itself; a backend may not take one of them.
 BROWSER_ROLES = ("anonymous", "user")
 
@@ -54,6 +59,35 @@ class Limits:
     shutdown_timeout: float = 5.0
     auto_ping_interval: float = 30.0
     auto_ping_timeout: float = 10.0
+    # Per client address (behind trusted_proxies, the forwarded one); see transport/limits.py.
+    max_connections_per_ip: int = 1000
+    max_handshakes_per_second: float = 100.0
+    max_ingress_requests_per_second: float = 1000.0
+    # Per browser session (and any session still joining); backends are not limited.
+    max_messages_per_second: float = 1000.0
+    # An HTTP request's line and headers, then its body, must arrive within these.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_header_size: int = 16384
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Who may read GET /metrics: these addresses, or anyone with the bearer token."""
+
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """The certificate the gateway serves wss:// and https:// with (PEM files, read at start
+    and again on SIGHUP: a renewed certificate needs no restart)."""
+
+    certificate: str
+    key: str
+    # Intermediate certificates, when the certificate file holds only the server's own.
+    chain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,13 @@ class EngineConfig:
     kind: str = "sqlite"
     # The SQLite file, relative to the working directory unless absolute.
     path: str = DEFAULT_ENGINE_PATH
+    # Redis: where the server is (rediss:// or tls = true for TLS), the prefix of every key
+    # and channel, and the password (from the environment variable `password_env` names).
+    url: str = DEFAULT_REDIS_URL
+    prefix: str = DEFAULT_REDIS_PREFIX
+    tls: bool = False
+    tls_ca: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,20 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class PresenceConfig:
+    """Channel presence (docs/presence.rst): how long a member that lost its connection stays
+    before it leaves, how long a silent gateway's members stay (Redis engine), and the web
+    app's URL that receives the webhooks (None: no webhooks)."""
+
+    leave_delay: float = 5.0
+    timeout: float = 15.0
+    webhook_url: str | None = None
+    webhook_attempts: int = 10
+    webhook_queue: int = 10_000
+    webhook_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything the gateway needs to run; every field has a default."""
 
@@ -129,6 +184,12 @@ class GatewayConfig:
     persistent_ttl: float = DEFAULT_PERSISTENT_TTL
     engine: EngineConfig = EngineConfig()
     history: HistoryConfig = HistoryConfig()
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[str, ...] = ()
+    metrics: MetricsConfig = MetricsConfig()
+    # None: plain ws:// and http:// (TLS ends at a proxy in front, if any).
+    tls: TlsConfig | None = None
+    presence: PresenceConfig = PresenceConfig()
 
     def backend(self, authid: str) -> Backend | None:
         return next((b for b in self.backends if b.authid == authid), None)
@@ -161,6 +222,10 @@ _TOP_KEYS = {
     "persistent_ttl",
     "engine",
     "history",
+    "trusted_proxies",
+    "metrics",
+    "tls",
+    "presence",
 }
 # A shared telegraphy.toml also carries the web app's settings; the gateway skips those.
 _WEB_APP_KEYS = {f.name for f in fields(Settings)} - _TOP_KEYS
@@ -177,7 +242,7 @@ def load_config(
     """
     environ = os.environ if environ is None else environ
     if path is None:
-        return config_from_mapping(_with_env_secret({}, environ))
+        return _with_env_metrics_token(config_from_mapping(_with_env_secret({}, environ)), environ)
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -186,9 +251,17 @@ def load_config(
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
     try:
-        return config_from_mapping(_with_env_secret(data, environ))
+        config = config_from_mapping(_with_env_secret(data, environ))
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
+    return _with_env_metrics_token(config, environ)
+
+
+def _with_env_metrics_token(config: GatewayConfig, environ: Mapping[str, str]) -> GatewayConfig:
+    if config.metrics.token is not None or METRICS_TOKEN_ENV not in environ:
+        return config
+    token = _metrics_token(environ[METRICS_TOKEN_ENV], METRICS_TOKEN_ENV)
+    return replace(config, metrics=replace(config.metrics, token=token))
 
 
 def _with_env_secret(data: Mapping[str, Any], environ: Mapping[str, str]) -> Mapping[str, Any]:
@@ -225,6 +298,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         persistent_ttl=_duration(data, "persistent_ttl", DEFAULT_PERSISTENT_TTL),
         engine=_engine(_table(data, "engine")),
         history=_history(_table(data, "history")),
+        trusted_proxies=_networks("trusted_proxies", data.get("trusted_proxies", [])),
+        metrics=_metrics(_table(data, "metrics")),
+        tls=_tls(data.get("tls")),
+        presence=_presence(_table(data, "presence"), data.get("secret")),
     )
     _separate(config.topic_prefix, config.channel_prefix)
     return config
@@ -379,15 +456,56 @@ def _pattern(where: str, entry: Any) -> Pattern:
     return Pattern(uri, match)
 
 
+REDIS_KEYS = {"url", "prefix", "tls", "tls_ca", "password_env"}
+
+
 def _engine(data: Mapping[str, Any]) -> EngineConfig:
-    _reject_unknown(data, {"kind", "path"}, "[engine]")
+    _reject_unknown(data, {"kind", "path", *REDIS_KEYS}, "[engine]")
     kind = _choice(data, "engine.kind", ENGINE_KINDS, "sqlite")
-    if kind == "memory" and "path" in data:
-        raise ConfigError('[engine] path is for kind = "sqlite"; the memory engine keeps no file')
+    if kind != "sqlite" and "path" in data:
+        raise ConfigError(f'[engine] path is for kind = "sqlite"; the {kind} engine keeps no file')
+    if kind != "redis" and REDIS_KEYS & set(data):
+        keys = ", ".join(sorted(REDIS_KEYS & set(data)))
+        raise ConfigError(f'[engine] {keys}: only for kind = "redis"')
+    if kind == "redis":
+        return _redis_engine(data)
     path = data.get("path", DEFAULT_ENGINE_PATH)
     if not isinstance(path, str) or not path:
         raise ConfigError(f"[engine] path must be a file name, got {path!r}")
     return EngineConfig(kind, path)
+
+
+def _redis_engine(data: Mapping[str, Any]) -> EngineConfig:
+    try:
+        from .engines.redis import RedisAddress
+    except ImportError as e:
+        raise ConfigError(
+            f'[engine] kind = "redis" needs {e.name}: pip install "telegraphy-gateway[redis]"'
+        ) from None
+
+    url = data.get("url", DEFAULT_REDIS_URL)
+    prefix = data.get("prefix", DEFAULT_REDIS_PREFIX)
+    tls = data.get("tls", False)
+    password_env = data.get("password_env", REDIS_PASSWORD_ENV)
+    if not isinstance(url, str):
+        raise ConfigError(f"[engine] url must be a redis:// URL, got {url!r}")
+    try:
+        address = RedisAddress.parse(url)
+    except ValueError as e:
+        raise ConfigError(f"[engine] url: {e}") from None
+    if address.password is not None:
+        raise ConfigError(f"[engine] url must not carry a password: set {password_env} instead")
+    if not isinstance(prefix, str) or not prefix or any(c.isspace() for c in prefix):
+        raise ConfigError(f"[engine] prefix must be a string without spaces, got {prefix!r}")
+    if not isinstance(tls, bool):
+        raise ConfigError("[engine] tls must be true or false")
+    if not isinstance(password_env, str) or not password_env:
+        raise ConfigError("[engine] password_env must name an environment variable")
+    tls_ca = data.get("tls_ca")
+    if tls_ca is not None and (not isinstance(tls_ca, str) or not Path(tls_ca).is_file()):
+        raise ConfigError(f"[engine] tls_ca must name a PEM file of certificates, got {tls_ca!r}")
+    password = os.environ.get(password_env) or None
+    return EngineConfig("redis", url=url, prefix=prefix, tls=tls, tls_ca=tls_ca, password=password)
 
 
 def _history(data: Mapping[str, Any]) -> HistoryConfig:
@@ -428,6 +546,46 @@ def _topic_history(index: int, entry: Any, default: HistoryConfig) -> TopicHisto
     )
 
 
+def _networks(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{key} must be an array of addresses or networks such as ["10.0.0.0/8"]')
+    try:
+        parse_networks(value)
+    except ValueError as e:
+        raise ConfigError(f"{key}: {e}") from None
+    return tuple(value)
+
+
+def _tls(data: Any) -> TlsConfig | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise ConfigError("[tls] must be a table with certificate and key")
+    _reject_unknown(data, {"certificate", "key", "chain"}, "[tls]")
+    paths: dict[str, str] = {}
+    for key in ("certificate", "key", "chain"):
+        value = data.get(key)
+        if key == "chain" and value is None:
+            continue
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"tls.{key} must be the path of a PEM file, got {value!r}")
+        paths[key] = value
+    return TlsConfig(**paths)
+
+
+def _metrics(data: Mapping[str, Any]) -> MetricsConfig:
+    _reject_unknown(data, {"allow", "token"}, "[metrics]")
+    allow = _networks("metrics.allow", data.get("allow", list(MetricsConfig.allow)))
+    token = data.get("token")
+    return MetricsConfig(allow, None if token is None else _metrics_token(token, "metrics.token"))
+
+
+def _metrics_token(token: Any, where: str) -> str:
+    if not isinstance(token, str) or len(token) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{where} must be a string of at least {MIN_SECRET_LENGTH} characters")
+    return token
+
+
 def _limits(data: Mapping[str, Any]) -> Limits:
     return Limits(**_positive_numbers(data, Limits, "limits"))
 
@@ -447,3 +605,17 @@ def _positive_numbers(data: Mapping[str, Any], table: type, name: str) -> dict[s
             raise ConfigError(f"{name}.{key} must be a positive number, got {value!r}")
         values[key] = value
     return values
+
+
+def _presence(data: Mapping[str, Any], secret: Any) -> PresenceConfig:
+    url = data.get("webhook_url")
+    numbers = _positive_numbers(
+        {k: v for k, v in data.items() if k != "webhook_url"}, PresenceConfig, "presence"
+    )
+    if url is None:
+        return PresenceConfig(**numbers)
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ConfigError(f"presence.webhook_url must be an http:// or https:// URL, got {url!r}")
+    if secret is None:
+        raise ConfigError("presence.webhook_url needs the shared secret to sign the webhooks")
+    return PresenceConfig(webhook_url=url, **numbers)

@@ -62,6 +62,13 @@ class LimitExceeded(WampError):
     uri = "telegraphy.error.limit_exceeded"
 
 
+class RateLimited(WampError):
+    """A client sent faster than its configured rate (max_messages_per_second): the session
+    is aborted with this URI."""
+
+    uri = "telegraphy.error.rate_limited"
+
+
 class Canceled(WampError):
     uri = "wamp.error.canceled"
 

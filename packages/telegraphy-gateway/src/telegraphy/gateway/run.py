@@ -1,4 +1,5 @@
-"""Running a gateway in this process until SIGINT or SIGTERM: for the CLI and the adapters."""
+"""Running a gateway in this process until SIGINT or SIGTERM (SIGHUP reloads its configuration,
+reload.py): for the CLI and the adapters."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import gc
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from typing import cast
 
 from twisted.internet import reactor
+from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
@@ -19,16 +24,25 @@ from twisted.logger import (
 
 from .config import GatewayConfig
 from .errors import GatewayError
+from .reload import Reloader
 from .server import Gateway
+from .transport.limits import AcceptErrorLog
 
 
 class CannotListen(GatewayError):
     """The gateway's port could not be opened (in use, or not allowed)."""
 
 
-def serve(config: GatewayConfig) -> None:
-    """Log to stdout, listen, and run until stopped; the stop is graceful (`Gateway.stop`)."""
-    start_logging(config.log_level, config.log_format)
+def serve(
+    config: GatewayConfig,
+    *,
+    reuse_port: bool = False,
+    reload: Callable[[], GatewayConfig] | None = None,
+) -> None:
+    """Log to stdout, listen, and run until stopped; the stop is graceful (`Gateway.stop`).
+    With `reuse_port`, this process is one worker of several on the same port. With `reload`
+    (which reads the configuration again), SIGHUP applies what it changes (reload.py)."""
+    filtering = start_logging(config.log_level, config.log_format)
     gateway = Gateway(config)
     tune_garbage_collection()
     # Signals can be handled only in the main thread (not under Django's autoreloader). Until
@@ -36,8 +50,12 @@ def serve(config: GatewayConfig) -> None:
     main = threading.current_thread() is threading.main_thread()
     if main:
         signal.signal(signal.SIGTERM, lambda *_: reactor.callLater(0, reactor.stop))
+    if main and reload is not None:
+        threads = cast(IReactorThreads, reactor)  # the safe way in from a signal handler
+        reloader = Reloader(gateway, reload, lambda level: set_log_level(filtering, level))
+        signal.signal(signal.SIGHUP, lambda *_: threads.callFromThread(reloader))
     try:
-        gateway.listen()
+        gateway.listen(reuse_port=reuse_port)
     except Exception as e:  # CannotListenError and friends: say why and stop
         raise CannotListen(str(e)) from e
     reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
@@ -57,13 +75,22 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def start_logging(level: str, form: str) -> None:
+def start_logging(level: str, form: str) -> LogLevelFilterPredicate:
+    """Log to stdout in `form`, from `level` up; the filter returned can change the level."""
     observer = (
         jsonFileLogObserver(sys.stdout, recordSeparator="")
         if form == "json"
         else textFileLogObserver(sys.stdout)
     )
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    # Accept errors are throttled before the level filter: the line it lets through is a warning.
+    filtered = FilteringLogObserver(observer, [predicate])
     globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(observer, [predicate])], redirectStandardIO=False
+        [AcceptErrorLog(filtered, time.monotonic)],  # type: ignore[list-item]
+        redirectStandardIO=False,
     )
+    return predicate
+
+
+def set_log_level(predicate: LogLevelFilterPredicate, level: str) -> None:
+    predicate.setLogLevelForNamespace("", LogLevel.levelWithName(level))

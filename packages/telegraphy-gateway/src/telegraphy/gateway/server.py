@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any, cast
 
 from twisted.internet import defer, reactor, task
@@ -12,8 +14,11 @@ from twisted.logger import Logger
 from . import __version__
 from .config import GatewayConfig
 from .engines import Engine, SqliteEngine, open_engine
+from .metrics import Metrics
 from .router.realm import Realm
 from .transport.http import build_site, ingress_state
+from .transport.limits import Guard
+from .transport.tls import Certificate, ServerTls
 from .transport.websocket import WampWebSocketFactory
 
 log = Logger()
@@ -30,33 +35,70 @@ class Gateway:
         self, config: GatewayConfig, clock: IReactorTime = reactor, engine: Engine | None = None
     ) -> None:
         self.config = config
+        # Read before the engine opens: a bad certificate fails the start, leaving nothing open.
+        self.tls = None if config.tls is None else ServerTls(Certificate(config.tls))
         self.engine = open_engine(config) if engine is None else engine
         self.realm = Realm(config, self.engine)
         self.accepting = True  # the ingress takes events until shutdown begins
         self._clock = clock
-        self.websocket = WampWebSocketFactory(self.realm, clock)
+        self.metrics = Metrics()
+        self.guard = Guard(config, clock, self.metrics.refused)
+        self.websocket = WampWebSocketFactory(self.realm, clock, self.guard)
         self.site = build_site(self, self.websocket)
+        self.metrics.watch(self)
         self._port: IListeningPort | None = None
+        self.redis_ingress = self._redis_ingress()
 
-    def listen(self, tcp: IReactorTCP = reactor) -> IListeningPort:
-        self._port = tcp.listenTCP(
-            self.config.port,
-            self.site,  # type: ignore[arg-type]  # twisted's stubs type Site too narrowly
-            backlog=LISTEN_BACKLOG,
-            interface=self.config.host,
+    def _redis_ingress(self) -> Any:
+        """The consumer of the Redis ingress stream, with the Redis engine and a secret."""
+        address = getattr(self.engine, "address", None)
+        if self.engine.name != "redis" or self.config.secret is None or address is None:
+            return None
+        from .engines.redis_ingress import RedisIngress
+        from .transport.ingress import Ingress
+
+        ingress = Ingress(
+            self.config, self.config.secret, self.realm.broker, lambda: self.accepting, self.metrics
         )
+        return RedisIngress(address, self.config.engine.prefix, ingress, self.config.secret)
+
+    def listen(self, tcp: IReactorTCP = reactor, *, reuse_port: bool = False) -> IListeningPort:
+        """Listen on the configured port; with `reuse_port`, beside the other workers of a
+        `--workers N` gateway (SO_REUSEPORT: the kernel spreads connections among them)."""
+        factory: Any = self.site if self.tls is None else self.tls.wrap(self.site)
+        if reuse_port:
+            self._port = listen_shared(self.config.host, self.config.port, factory)
+        else:
+            self._port = tcp.listenTCP(
+                self.config.port, factory, backlog=LISTEN_BACKLOG, interface=self.config.host
+            )
         address = cast(IPv4Address, self._port.getHost())
         log.info(
-            "telegraphy-gateway {version} serving realm {realm} on ws://{host}:{port}/ws",
+            "telegraphy-gateway {version} serving realm {realm} on {scheme}://{host}:{port}/ws",
             version=__version__,
             realm=self.config.realm,
+            scheme="ws" if self.tls is None else "wss",
             host=address.host,
             port=address.port,
         )
+        if self.tls is not None:
+            log.info("TLS certificate: {certificate}", certificate=self.tls.certificate.describe())
         log.info("{ingress}", ingress=ingress_state(self.config))
         log.info("engine: {engine}", engine=engine_state(self.engine))
         self.engine.start()
+        if self.redis_ingress is not None:
+            self.redis_ingress.start(reactor)
         return self._port
+
+    def reconfigure(self, config: GatewayConfig, certificate: Certificate | None) -> None:
+        """Run with `config` from now on (reload.py decides what in it may change) and serve
+        new TLS connections with `certificate`."""
+        self.config = config
+        self.realm.reconfigure(config)
+        self.guard.reconfigure(config)
+        self.websocket.reconfigure()
+        if self.tls is not None and certificate is not None:
+            self.tls.use(certificate)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -65,6 +107,7 @@ class Gateway:
             "realm": self.realm.name,
             "sessions": len(self.realm.sessions),
             "engine": self.engine.name,
+            "pid": os.getpid(),
         }
 
     def readiness(self) -> list[str]:
@@ -87,6 +130,8 @@ class Gateway:
             calls=self.realm.dealer.in_flight(),
         )
         self.accepting = False
+        if self.redis_ingress is not None:
+            yield self.redis_ingress.stop()
         if self._port is not None:
             yield self._port.stopListening()
         self.realm.dealer.accepting = False
@@ -115,8 +160,29 @@ class Gateway:
         return finished
 
 
+def listen_shared(host: str, port: int, site: Any) -> IListeningPort:
+    """A listening port that other processes may open too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+        adopted: IListeningPort = reactor.adoptStreamPort(  # type: ignore[attr-defined]
+            sock.fileno(), family, site
+        )
+        return adopted
+    finally:
+        sock.close()  # the reactor holds its own duplicate
+
+
 def engine_state(engine: Engine) -> str:
     """The line logged at start: which engine keeps history, and where."""
     if isinstance(engine, SqliteEngine):
         return f"sqlite, history and client records kept in {engine.path.resolve()}"
+    if engine.shared:
+        address = getattr(engine, "address", "")
+        return f"{engine.name}, shared with every gateway using {address}"
     return f"{engine.name} (history and client records are lost when the gateway stops)"

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autobahn.wamp import message as wamp
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .auth import Accept, Authenticator, Challenge, Deny, Hello
+from .auth import Accept, Authenticator, Challenge, Deny, Hello, Outcome
 from .authorization import Permissions
 from .errors import GatewayError, InvalidArgument, ProtocolViolation, WampError
 from .router.recovery import parse_request
@@ -42,6 +43,7 @@ class Transport(Protocol):
 class State:
     AWAITING_HELLO = "awaiting-hello"
     CHALLENGED = "challenged"
+    AUTHENTICATING = "authenticating"  # an answer that needs the engine is on its way
     ESTABLISHED = "established"
     SHUTTING_DOWN = "shutting-down"
     CLOSED = "closed"
@@ -122,7 +124,7 @@ class Session:
     @property
     def joining(self) -> bool:
         """Whether the opening handshake (HELLO, and CHALLENGE/AUTHENTICATE) is still under way."""
-        return self.state in (State.AWAITING_HELLO, State.CHALLENGED)
+        return self.state in (State.AWAITING_HELLO, State.CHALLENGED, State.AUTHENTICATING)
 
     def on_message(self, message: wamp.Message, raw: Raw) -> None:
         if isinstance(message, wamp.Abort):
@@ -135,6 +137,9 @@ class Session:
             self._on_hello(message)
         elif self.state == State.CHALLENGED:
             self._on_authenticate(message)
+        elif self.state == State.AUTHENTICATING:
+            name = type(message).__name__.upper()
+            self.on_protocol_error(f"{name} before WELCOME")
         elif self.state == State.SHUTTING_DOWN and isinstance(message, wamp.Goodbye):
             self.state = State.CLOSED
             self.transport.close(1000, "goodbye")
@@ -212,14 +217,27 @@ class Session:
             return self.on_protocol_error(f"expected AUTHENTICATE, got {name}")
         self._on_auth_step(self._authenticator.authenticate(message.signature))
 
-    def _on_auth_step(self, outcome: Accept | Deny | Challenge) -> None:
-        if isinstance(outcome, Challenge):
+    def _on_auth_step(self, outcome: Outcome | Deferred[Outcome]) -> None:
+        if isinstance(outcome, Deferred):
+            self.state = State.AUTHENTICATING
+            outcome.addCallbacks(self._on_later_step, self._on_auth_failed)
+        elif isinstance(outcome, Challenge):
             self.state = State.CHALLENGED
             self.send(wamp.Challenge(outcome.method, outcome.extra))
         elif isinstance(outcome, Deny):
             self.abort(outcome.reason, outcome.message)
         else:
             self._welcome(outcome)
+
+    def _on_later_step(self, outcome: Outcome) -> None:
+        if self.state == State.AUTHENTICATING:  # not closed meanwhile
+            self._on_auth_step(outcome)
+
+    def _on_auth_failed(self, failure: Failure) -> None:
+        """The engine could not answer (a shared engine unreachable): the client may retry."""
+        log.failure("authentication of session {session} failed", failure, session=self.id)
+        if self.state == State.AUTHENTICATING:
+            self.abort(UNAVAILABLE, "cannot authenticate now; try again later")
 
     def _welcome(self, accepted: Accept) -> None:
         self._authenticator = None

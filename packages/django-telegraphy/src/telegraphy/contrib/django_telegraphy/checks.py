@@ -53,7 +53,23 @@ def check_settings(**_: Any) -> list[checks.CheckMessage]:
         build(data)
     except ConfigurationError as e:
         return [checks.Error(str(e), hint=HINT, id="django_telegraphy.E003")]
-    return []
+    return _outbox_problems(data)
+
+
+def _outbox_problems(data: dict[str, Any]) -> list[checks.CheckMessage]:
+    aliases = data.get("OUTBOX_DATABASES", ["default"])
+    known = isinstance(aliases, list | tuple) and all(a in settings.DATABASES for a in aliases)
+    if known:
+        return []
+    return [
+        checks.Error(
+            f"settings.{SETTING}['OUTBOX_DATABASES'] must be a list of aliases of "
+            f"settings.DATABASES ({', '.join(settings.DATABASES)}), got {aliases!r}",
+            hint="List the databases whose outbox the web processes relay (see the "
+            "django-telegraphy docs: The transactional outbox).",
+            id="django_telegraphy.E004",
+        )
+    ]
 
 
 def _url_problem(data: dict[str, Any]) -> str | None:

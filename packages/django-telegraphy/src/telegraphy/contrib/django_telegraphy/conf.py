@@ -17,10 +17,12 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
 
 from telegraphy.core import AppSettings as AppSettings
 from telegraphy.core import (
     ConfigurationError,
+    OutboxSettings,
     Publisher,
     Sender,
     Settings,
@@ -33,7 +35,16 @@ from telegraphy.core import EventRecorder as EventRecorder
 SETTING = "TELEGRAPHY"
 SECRET_ENV = "TELEGRAPHY_SECRET"
 CORE_KEYS = frozenset(f.name.upper() for f in fields(Settings))
-DJANGO_KEYS = frozenset({"ENABLED", "WEBSOCKET_URL", "GATEWAY"})
+DJANGO_KEYS = frozenset(
+    {
+        "ENABLED",
+        "WEBSOCKET_URL",
+        "GATEWAY",
+        "OUTBOX_DATABASES",
+        "PRESENCE_INFO",
+        *OutboxSettings.KEYS,
+    }
+)
 
 
 def raw_settings() -> dict[str, Any]:
@@ -63,7 +74,19 @@ def build(data: Mapping[str, Any]) -> AppSettings:
         bool(data.get("ENABLED", True)),
         websocket_url_setting(data.get("WEBSOCKET_URL"), f"settings.{SETTING}['WEBSOCKET_URL']"),
         gateway_setting(data.get("GATEWAY", {}), f"settings.{SETTING}['GATEWAY']"),
+        OutboxSettings.from_mapping(data, f"settings.{SETTING}: "),
     )
+
+
+def outbox_databases() -> list[str]:
+    """The databases whose outbox the web process's relay delivers (OUTBOX_DATABASES)."""
+    aliases = raw_settings().get("OUTBOX_DATABASES", [DEFAULT_DB_ALIAS])
+    if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+        raise ImproperlyConfigured(
+            f"settings.{SETTING}['OUTBOX_DATABASES'] must be a list of database aliases, "
+            f"got {aliases!r}"
+        )
+    return list(aliases)
 
 
 _lock = threading.Lock()
@@ -99,6 +122,11 @@ def get_sender() -> Sender:
         if _publisher is None or _publisher.settings != core:
             _publisher = configure(core)
         return _publisher
+
+
+def capturing() -> bool:
+    """Whether `capture_events()` is recording this app's events."""
+    return _override is not None
 
 
 def clear() -> None:

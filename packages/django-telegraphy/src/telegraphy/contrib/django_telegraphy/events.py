@@ -23,23 +23,28 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.module_loading import autodiscover_modules
 
-from telegraphy.core import OP_CREATE as OP_CREATE
-from telegraphy.core import OP_DELETE as OP_DELETE
-from telegraphy.core import OP_UPDATE as OP_UPDATE
-from telegraphy.core import OPERATIONS as OPERATIONS
 from telegraphy.core import (
+    DEFAULT_BATCH_SIZE,
     ChannelDefinition,
+    DataBuilder,
     Envelope,
     Event,
     Registry,
+    bulk_problem,
     operations_problem,
+    serialized,
+    serializer_problem,
     to_channel,
     user_channel,
     validate_event_name,
 )
+from telegraphy.core import OP_CREATE as OP_CREATE
+from telegraphy.core import OP_DELETE as OP_DELETE
+from telegraphy.core import OP_UPDATE as OP_UPDATE
+from telegraphy.core import OPERATIONS as OPERATIONS
 from telegraphy.core import Definition as Definition
 
-from .conf import get_sender, get_settings
+from .conf import capturing, get_sender, get_settings
 
 # Values JSON (through to_json_safe) carries as they are; any other field value goes as the
 # string Django's serializers would write.
@@ -76,6 +81,12 @@ class BaseEventModel(Definition):
     exclude: ClassVar[Iterable[str] | None] = None
     operations: ClassVar[Iterable[str] | None] = OPERATIONS
     verbose_name: ClassVar[str | None] = None
+    serializer_class: ClassVar[DataBuilder | None] = None
+    """Builds the data instead of `fields`/`exclude`: a DRF serializer, a Pydantic model, a
+    callable (docs/bulk.rst)."""
+    bulk: ClassVar[str | None] = None
+    """BULK_ROWS or BULK_BATCH: bulk operations through `EventQuerySet` send events."""
+    batch_size: ClassVar[int] = DEFAULT_BATCH_SIZE
     name: str  # set in __init__: the class's own `name`, else "app_label.ModelName"
 
     def __init__(self) -> None:
@@ -85,12 +96,21 @@ class BaseEventModel(Definition):
         self.name = validate_event_name(
             vars(type(self)).get("name") or f"{model._meta.app_label}.{model.__name__}"
         )
-        problem = operations_problem(type(self).__qualname__, self.operations)
+        cls = type(self)
+        problem = (
+            operations_problem(cls.__qualname__, self.operations)
+            or serializer_problem(cls.__qualname__, cls.serializer_class, cls.fields, cls.exclude)
+            or bulk_problem(cls.__qualname__, self, cls.bulk, cls.batch_size)
+        )
         if problem:
             raise ImproperlyConfigured(problem)
 
     def to_dict(self, instance: models.Model) -> dict[str, Any]:
-        """The event's data: the model's own `to_dict()` if it has one, else the fields."""
+        """The event's data: the `serializer_class`'s if set, else the model's own `to_dict()`
+        if it has one, else the fields."""
+        serializer = type(self).serializer_class  # from the class: a function stays unbound
+        if serializer is not None:
+            return serialized(serializer, instance)
         own = getattr(instance, "to_dict", None)
         if callable(own):
             data: dict[str, Any] = own()
@@ -150,7 +170,11 @@ class BaseEventModel(Definition):
     def _emit(self, instance: models.Model, operation: str, using: str) -> None:
         if operation not in (self.operations or ()) or not get_settings().enabled:
             return
-        send_after_commit(self.event(instance, operation).envelope(), using)
+        from . import bulk  # a QuerySet.delete() of batch events collects the rows
+
+        event = self.event(instance, operation)
+        if not bulk.collected(self, event):
+            send_after_commit(event.envelope(), using)
 
 
 class BaseChannel(ChannelDefinition):
@@ -184,7 +208,16 @@ def _subclasses(cls: type[BaseEventModel]) -> Iterable[type[BaseEventModel]]:
 
 
 def send_after_commit(envelope: Envelope, using: str | None = None) -> None:
-    """Hand `envelope` to the publisher once the current transaction commits (now if none)."""
+    """Hand `envelope` to the publisher once the current transaction commits (now if none).
+
+    With OUTBOX on, the event is written to the outbox in that transaction instead (unless
+    `capture_events()` is recording).
+    """
+    if get_settings().outbox.enabled and not capturing():
+        from . import outbox
+
+        outbox.write(envelope, using)
+        return
     transaction.on_commit(partial(_send, envelope), using=using, robust=True)
 
 

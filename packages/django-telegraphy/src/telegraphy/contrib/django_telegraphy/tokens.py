@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.module_loading import import_string
+
 from telegraphy.core import Grants, page_token
 
-from .conf import get_settings
+from .conf import get_settings, raw_settings
 from .events import registry
 
 
@@ -22,6 +24,13 @@ def grants(user: Any) -> Grants:
     return registry.grants(user, user_id(user))
 
 
+def presence_info(user: Any) -> Any:
+    """What the members of the channels `user` is present in see of them: what the function
+    `TELEGRAPHY["PRESENCE_INFO"]` names (a dotted path) returns for `user`; else nothing."""
+    path = raw_settings().get("PRESENCE_INFO")
+    return None if path is None else import_string(path)(user)
+
+
 def token_for(user: Any) -> tuple[str, int]:
     """A fresh token for `user` and when it expires (unix seconds). No network involved."""
-    return page_token(get_settings().core, user_id(user), grants(user))
+    return page_token(get_settings().core, user_id(user), grants(user), presence_info(user))

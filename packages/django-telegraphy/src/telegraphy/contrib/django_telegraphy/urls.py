@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import presence, views
 
 app_name = "telegraphy"
-urlpatterns = [path("token/", views.token, name="token")]
+urlpatterns = [
+    path("token/", views.token, name="token"),
+    path("presence/", presence.webhook, name="presence"),
+]

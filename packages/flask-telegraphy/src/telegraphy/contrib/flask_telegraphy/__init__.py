@@ -9,6 +9,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from telegraphy.core import BULK_BATCH, BULK_ROWS
+
+from ._outbox import outbox_metadata, outbox_table
 from ._state import EventRecorder, TelegraphyState, capture_events, get_state
 from .events import (
     OP_CREATE,
@@ -31,6 +34,8 @@ from .extension import (
 )
 
 __all__ = [
+    "BULK_BATCH",
+    "BULK_ROWS",
     "BaseChannel",
     "BaseEventModel",
     "EventRecorder",
@@ -43,6 +48,8 @@ __all__ = [
     "capture_events",
     "client_config",
     "get_state",
+    "outbox_metadata",
+    "outbox_table",
     "register_event",
     "registered_channels",
     "registered_events",

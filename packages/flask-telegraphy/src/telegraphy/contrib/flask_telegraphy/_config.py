@@ -14,6 +14,7 @@ from typing import Any
 from telegraphy.core import (
     AppSettings,
     ConfigurationError,
+    OutboxSettings,
     Settings,
     gateway_setting,
     websocket_url_setting,
@@ -27,6 +28,14 @@ FLASK_KEYS: dict[str, Any] = {
     PREFIX + "WEBSOCKET_URL": None,
     PREFIX + "GATEWAY": {},
     PREFIX + "URL_PREFIX": "/telegraphy",
+    # A function of the user: what the members of channels it is present in see of it.
+    PREFIX + "PRESENCE_INFO": None,
+    PREFIX + "OUTBOX": False,
+    PREFIX + "OUTBOX_RELAY": True,
+    PREFIX + "OUTBOX_POLL_INTERVAL": 1.0,
+    PREFIX + "OUTBOX_LEASE": 60.0,
+    PREFIX + "OUTBOX_KEEP": 86_400.0,
+    PREFIX + "OUTBOX_DATABASE": None,
 }
 
 
@@ -73,6 +82,9 @@ def build(config: Mapping[str, Any]) -> FlaskSettings:
         ),
         gateway=gateway_setting(given.get(PREFIX + "GATEWAY", {}), PREFIX + "GATEWAY"),
         url_prefix=_url_prefix(given.get(PREFIX + "URL_PREFIX", "/telegraphy")),
+        outbox=OutboxSettings.from_mapping(
+            {key.removeprefix(PREFIX): value for key, value in given.items()}, PREFIX
+        ),
     )
 
 

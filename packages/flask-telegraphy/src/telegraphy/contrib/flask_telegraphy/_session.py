@@ -15,11 +15,13 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session, scoped_session
 
 from telegraphy.core import Envelope
 
+from . import _outbox
 from ._state import TelegraphyState, current_state
 from .events import OP_CREATE, OP_DELETE, OP_UPDATE, model_events
 
@@ -47,6 +49,9 @@ def install() -> None:
         event.listen(Mapper, "after_delete", _deleted)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_transaction_end", _after_transaction_end)
+        from . import _bulk  # ORM INSERT/UPDATE/DELETE statements (it imports this module)
+
+        _bulk.install()
         _installed = True
 
 
@@ -56,7 +61,11 @@ def defer(
     """Send `envelope` when `session` commits; now if it is in no transaction."""
     real = session() if isinstance(session, scoped_session) else session
     if real.in_transaction():
-        _hold(real, [(state, envelope)])
+        rest = _outbox.keep(real, [(state, envelope)])
+        if rest:
+            _hold(real, rest)
+    elif _outbox.uses_outbox(state):
+        _outbox.send_now(current_app._get_current_object(), state, envelope)  # type: ignore[attr-defined]
     else:
         state.send(envelope)
 
@@ -111,6 +120,8 @@ def _after_flush(session: Session, context: Any) -> None:
         *_made(state, updated, OP_UPDATE),
         *deleting,
     ]
+    # With the outbox, rows are written now, in the transaction being flushed.
+    made = _outbox.keep(session, made)
     if made:
         _hold(session, made)
 
@@ -123,6 +134,8 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     if not transaction.nested and transaction.parent is not None:
         return  # the flush's own inner transaction: not a commit or rollback of ours
     committed = session.info.pop(COMMITTED, False)
+    if transaction.parent is None:
+        _outbox.transaction_ended(session, committed)
     bucket = session.info.get(PENDING, {}).pop(transaction, None)
     if not committed or not bucket:
         return

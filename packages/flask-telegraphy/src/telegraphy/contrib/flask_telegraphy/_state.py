@@ -47,6 +47,11 @@ class TelegraphyState:
                 self._sender = Publisher(self.settings.core)
             return self._sender
 
+    @property
+    def capturing(self) -> bool:
+        """Whether `capture_events()` is recording this app's events."""
+        return self._override is not None
+
     def send(self, envelope: Envelope) -> None:
         """Hand `envelope` on; what goes wrong is logged, never raised into a commit."""
         try:

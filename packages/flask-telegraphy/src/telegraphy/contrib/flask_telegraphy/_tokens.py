@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
 from telegraphy.core import Grants, page_token
 
@@ -36,6 +36,13 @@ def grants(user: Any) -> Grants:
     return registry.grants(user, user_id(user))
 
 
+def presence_info(user: Any) -> Any:
+    """What `TELEGRAPHY_PRESENCE_INFO` (a function of the user) gives for `user`, if set: the
+    info the members of channels `user` is present in see (docs/presence.rst)."""
+    info = current_app.config.get("TELEGRAPHY_PRESENCE_INFO")
+    return None if info is None else info(user)
+
+
 def token_for(state: TelegraphyState, user: Any) -> tuple[str, int]:
     """A fresh token for `user` and when it expires (unix seconds). No network involved."""
-    return page_token(state.settings.core, user_id(user), grants(user))
+    return page_token(state.settings.core, user_id(user), grants(user), presence_info(user))

@@ -17,12 +17,15 @@ from telegraphy.core import SetupFinding, check_setup
 from telegraphy.core import gateway_mapping as core_gateway_mapping
 
 from ._config import FlaskSettings
+from ._outbox_cli import create_outbox_command, relay_command
 from ._state import get_state
 from .events import registry
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
 
 telegraphy_cli = AppGroup("telegraphy", help="Telegraphy's gateway, configured from this app.")
+telegraphy_cli.add_command(relay_command)
+telegraphy_cli.add_command(create_outbox_command)
 
 
 def public_patterns(settings: FlaskSettings) -> list[dict[str, str]]:

@@ -22,18 +22,23 @@ from typing import Any, ClassVar, Self
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
+from telegraphy.core import (
+    DEFAULT_BATCH_SIZE,
+    ChannelDefinition,
+    ConfigurationError,
+    DataBuilder,
+    Event,
+    Registry,
+    bulk_problem,
+    operations_problem,
+    serialized,
+    serializer_problem,
+    validate_event_name,
+)
 from telegraphy.core import OP_CREATE as OP_CREATE
 from telegraphy.core import OP_DELETE as OP_DELETE
 from telegraphy.core import OP_UPDATE as OP_UPDATE
 from telegraphy.core import OPERATIONS as OPERATIONS
-from telegraphy.core import (
-    ChannelDefinition,
-    ConfigurationError,
-    Event,
-    Registry,
-    operations_problem,
-    validate_event_name,
-)
 from telegraphy.core import Definition as Definition
 
 # Values JSON carries (through to_json_safe) as they are; any other column value goes as text.
@@ -70,6 +75,12 @@ class BaseEventModel(Definition):
     exclude: ClassVar[Iterable[str] | None] = None
     operations: ClassVar[Iterable[str] | None] = OPERATIONS
     verbose_name: ClassVar[str | None] = None
+    serializer_class: ClassVar[DataBuilder | None] = None
+    """Builds the data instead of `fields`/`exclude`: a Pydantic model or a callable
+    (docs/bulk.rst)."""
+    bulk: ClassVar[str | None] = None
+    """BULK_ROWS or BULK_BATCH: ORM UPDATE, DELETE and INSERT statements send events."""
+    batch_size: ClassVar[int] = DEFAULT_BATCH_SIZE
     name: str  # set in __init__: the class's own `name`, else default_name(model)
 
     def __init__(self) -> None:
@@ -78,7 +89,11 @@ class BaseEventModel(Definition):
             raise ConfigurationError(f"{cls.__qualname__}.model is not set")
         self.mapper = _mapper(cls)
         self.name = validate_event_name(vars(cls).get("name") or default_name(cls.model))
-        problem = operations_problem(cls.__qualname__, self.operations)
+        problem = (
+            operations_problem(cls.__qualname__, self.operations)
+            or serializer_problem(cls.__qualname__, cls.serializer_class, cls.fields, cls.exclude)
+            or bulk_problem(cls.__qualname__, self, cls.bulk, cls.batch_size)
+        )
         if problem:
             raise ConfigurationError(problem)
         self.columns = self._columns()
@@ -98,7 +113,11 @@ class BaseEventModel(Definition):
         return [name for name in known if name not in excluded]
 
     def to_dict(self, instance: Any) -> dict[str, Any]:
-        """The event's data: the model's own `to_dict()` if it has one, else the columns."""
+        """The event's data: the `serializer_class`'s if set, else the model's own `to_dict()`
+        if it has one, else the columns."""
+        serializer = type(self).serializer_class  # from the class: a function stays unbound
+        if serializer is not None:
+            return serialized(serializer, instance)
         own = getattr(instance, "to_dict", None)
         if callable(own):
             data: dict[str, Any] = own()

@@ -25,10 +25,10 @@ from telegraphy.core import (
     user_channel,
 )
 
-from . import _config
+from . import _config, _outbox, presence
 from ._session import defer
 from ._state import EXTENSION, TelegraphyState, get_state
-from ._tokens import flask_login_user, grants, token_for, user_id
+from ._tokens import flask_login_user, grants, presence_info, token_for, user_id
 from .cli import telegraphy_cli
 from .events import registry
 
@@ -62,6 +62,7 @@ class Telegraphy:
         app.register_blueprint(_blueprint(settings.url_prefix))
         # Sent before any before_request function, which may already read the page's data.
         request_started.connect(_record_start, app)
+        request_started.connect(_start_relay, app)
         app.jinja_env.globals["telegraphy_scripts"] = telegraphy_scripts
         app.jinja_env.globals["telegraphy_config"] = telegraphy_config
         app.cli.add_command(telegraphy_cli)
@@ -81,6 +82,7 @@ def _blueprint(url_prefix: str) -> Blueprint:
         url_prefix=url_prefix,
     )
     blueprint.add_url_rule("/token", "token", token_view, methods=["GET"])
+    blueprint.add_url_rule("/presence", "presence", presence.webhook_view, methods=["POST"])
     return blueprint
 
 
@@ -101,6 +103,12 @@ def _record_start(sender: Flask, **_: Any) -> None:
     setattr(g, STARTED, time.time())
 
 
+def _start_relay(sender: Flask, **_: Any) -> None:
+    """The web process's outbox relay starts with its first request (not at init_app: a
+    `flask db upgrade` must not start threads), and delivers what a previous one left."""
+    _outbox.start_relay(sender, get_state(sender))
+
+
 def client_config() -> dict[str, Any]:
     """What the JS client needs: where the gateway is, a token minted now (no network), and
     `since`, from when the request started (outside a request: now). With `app.debug`, also
@@ -108,7 +116,10 @@ def client_config() -> dict[str, Any]:
     state = get_state()
     user = state.get_user()
     token_url = url_for(f"{EXTENSION}.token")
-    config = page_config(state.settings, user_id(user), grants(user), token_url, g.get(STARTED))
+    info = presence_info(user)
+    config = page_config(
+        state.settings, user_id(user), grants(user), token_url, g.get(STARTED), info
+    )
     if current_app.debug:
         config.update(debug=True, events=sorted(registry.events))
     return config
@@ -150,7 +161,9 @@ def _send(envelope: Any, session: AnySession | None) -> None:
     state = get_state()
     if not state.settings.enabled:
         return
-    if session is None:
-        state.send(envelope)
-    else:
+    if session is not None:
         defer(session, state, envelope)
+    elif _outbox.uses_outbox(state):
+        _outbox.send_now(current_app._get_current_object(), state, envelope)  # type: ignore[attr-defined]
+    else:
+        state.send(envelope)

@@ -1,8 +1,7 @@
 """How the publisher's worker hands batches of events to the gateway.
 
 A transport is anything with `check(envelope)` and `deliver(batch)` (the `Transport`
-protocol). `TRANSPORTS` maps the `transport` setting to a factory; "redis" will plug in here
-with the scale-out work.
+protocol). `TRANSPORTS` maps the `transport` setting to a factory.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import Protocol
 from .._envelope import Envelope
 from .._settings import Settings
 from ._http import HttpTransport
+from ._redis import RedisTransport
 from ._xmlrpc import XmlRpcTransport
 
 
@@ -39,6 +39,7 @@ class Transport(Protocol):
 TRANSPORTS: dict[str, Callable[[Settings], Transport]] = {
     "http": HttpTransport,
     "xmlrpc": XmlRpcTransport,
+    "redis": RedisTransport,
 }
 
 
@@ -47,4 +48,11 @@ def make_transport(settings: Settings) -> Transport:
     return TRANSPORTS[settings.transport](settings)
 
 
-__all__ = ["TRANSPORTS", "HttpTransport", "Transport", "XmlRpcTransport", "make_transport"]
+__all__ = [
+    "TRANSPORTS",
+    "HttpTransport",
+    "RedisTransport",
+    "Transport",
+    "XmlRpcTransport",
+    "make_transport",
+]

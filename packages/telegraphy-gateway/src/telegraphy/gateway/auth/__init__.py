@@ -1,13 +1,16 @@
 """Authentication: one module per WAMP auth method behind one small interface.
 
 A method sees the HELLO and answers accept, deny or challenge; after a challenge it sees
-the AUTHENTICATE and answers accept or deny. The session drives the exchange.
+the AUTHENTICATE and answers accept or deny. An answer that needs the engine (a client record,
+the spent-token ledger) comes later, as a Deferred. The session drives the exchange.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
     from .identity import Identity
@@ -48,12 +51,15 @@ class Challenge:
     extra: dict[str, Any]
 
 
+Outcome = Accept | Deny | Challenge
+
+
 class Authenticator(Protocol):
     """One authentication attempt by one session."""
 
-    def hello(self, hello: Hello) -> Accept | Deny | Challenge: ...
+    def hello(self, hello: Hello) -> Outcome | Deferred[Outcome]: ...
 
-    def authenticate(self, signature: str) -> Accept | Deny: ...
+    def authenticate(self, signature: str) -> Outcome | Deferred[Outcome]: ...
 
 
 DENIED = "wamp.error.authentication_denied"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred
 
 from telegraphy.core import Grants
 
@@ -19,6 +21,7 @@ class Identity:
     previous: ClientRecord | None = None
     # A fresh token sets the expiry of a resumed record; a resume-only join does not.
     extends: bool = True
+    info: Any = None  # the token's presence info
 
 
 class ResumeRefused(Exception):
@@ -28,10 +31,10 @@ class ResumeRefused(Exception):
 class ClientLookup(Protocol):
     """What authenticators need of the client records."""
 
-    def find(self, client_id: object) -> ClientRecord:
+    def find(self, client_id: object) -> Deferred[ClientRecord]:
         """The unexpired record named by `previous_session`, or `ResumeRefused`."""
         ...
 
-    def claim(self, client_id: object, user: str | None) -> ClientRecord:
+    def claim(self, client_id: object, user: str | None) -> Deferred[ClientRecord]:
         """The record `user` may resume as `previous_session`, or `ResumeRefused`."""
         ...

@@ -19,6 +19,18 @@ def open_engine(config: GatewayConfig) -> Engine:
     history = config.history
     if config.engine.kind == "memory":
         return MemoryEngine(history.policy, history.dedupe_window)
+    if config.engine.kind == "redis":
+        from .redis import RedisAddress, RedisEngine
+
+        engine = config.engine
+        address = RedisAddress.parse(engine.url, engine.password, engine.tls, engine.tls_ca)
+        return RedisEngine(
+            address,
+            engine.prefix,
+            history.policy,
+            history.dedupe_window,
+            presence_timeout=config.presence.timeout,
+        )
     path = Path(config.engine.path)
     try:
         return SqliteEngine(path, history.policy, history.dedupe_window)

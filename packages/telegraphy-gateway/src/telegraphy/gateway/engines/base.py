@@ -1,5 +1,6 @@
 """The seams between the router and what must persist or be shared: per-topic streams with
-history and positions, client records, and the spent-token ledger (docs/engines.rst)."""
+history and positions, client records, the spent-token ledger and channel presence
+(docs/engines.rst)."""
 
 from __future__ import annotations
 
@@ -153,7 +154,12 @@ class Streams(Protocol):
         ...
 
     def top(self, topic: str) -> Position | None:
-        """The position of the last publication delivered on `topic`, if it has a stream."""
+        """The position of the last publication delivered on `topic` in this process, if it
+        has a stream (and, for a shared engine, once this process knows it: see `follow`)."""
+        ...
+
+    def follow(self, topic: str) -> None:
+        """This process has a subscriber on `topic`: keep `top(topic)` known from now on."""
         ...
 
 
@@ -170,24 +176,90 @@ class ClientRecord:
     # Subscriptions marked persistent, with where the client stood when it left.
     persistent: dict[Pattern, dict[str, Position]] = field(default_factory=dict)
     left_at: float | None = None
+    info: Any = None  # the token's presence info (docs/presence.rst)
+    presence: list[str] = field(default_factory=list)  # the channel topics it is present in
 
 
 class ClientStore(Protocol):
     """Where client records live."""
 
-    def get(self, client_id: str, now: float) -> ClientRecord | None:
+    def get(self, client_id: str, now: float) -> Deferred[ClientRecord | None]:
         """The record, unless it is unknown or expired at `now`."""
         ...
 
-    def put(self, record: ClientRecord) -> None: ...
+    def put(self, record: ClientRecord) -> None:
+        """Keep `record` (written behind: a failure is logged, the record stays in use)."""
+        ...
+
+    def hold(self, client_id: str) -> None:
+        """A session of this process holds `client_id` now: another process that has a session
+        on it is told (see `bind_taken`)."""
+        ...
+
+    def bind_taken(self, taken: Callable[[str], None]) -> None:
+        """Call `taken(client_id)` when a session of another process took `client_id` over."""
+        ...
 
 
 class TokenLedger(Protocol):
     """The token ids spent while their tokens could still be presented."""
 
-    def spend(self, token_id: str, expires_at: float) -> bool:
-        """Record `token_id` until `expires_at`; False if it was spent already."""
+    def spend(self, token_id: str, expires_at: float) -> Deferred[bool]:
+        """Record `token_id` until `expires_at`; False if it was spent already (by any
+        process sharing the engine)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A client present in a channel: its client id, its user (None: anonymous) and the info
+    its token carries."""
+
+    client_id: str
+    user: str | None = None
+    info: Any = None
+
+    def wire(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "user": self.user, "info": self.info}
+
+
+JOIN = "join"
+LEAVE = "leave"
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """A member joined (`JOIN`) or left (`LEAVE`) the channel on `topic`, which has `count`
+    members after it. `mine`: this process made the change (and sends its webhooks)."""
+
+    kind: str
+    topic: str
+    member: Member
+    count: int
+    mine: bool = True
+
+
+class Presence(Protocol):
+    """Who is present in which channel, across every process sharing the engine.
+
+    `join` and `leave` are written behind (a failure is logged); each change is told once to
+    every process, through `bind`'s callback, whichever process made it. A member joined by
+    this process leaves only when this process says so, or when the process stops answering
+    (a shared engine then removes its members after its timeout).
+    """
+
+    def bind(self, changed: Callable[[PresenceChange], None]) -> None: ...
+
+    def join(self, topic: str, member: Member) -> None:
+        """`member` is present on `topic`, held by this process (a join event if it was not
+        present before)."""
+        ...
+
+    def leave(self, topic: str, client_id: str) -> None:
+        """The member leaves `topic`, unless another process holds it now."""
+        ...
+
+    def members(self, topic: str) -> Deferred[list[Member]]: ...
 
 
 class Engine(Protocol):
@@ -204,6 +276,9 @@ class Engine(Protocol):
 
     @property
     def tokens(self) -> TokenLedger: ...
+
+    @property
+    def presence(self) -> Presence: ...
 
     @property
     def shared(self) -> bool:

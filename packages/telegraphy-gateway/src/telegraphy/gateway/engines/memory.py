@@ -35,6 +35,7 @@ from .base import (
     Recovery,
     Since,
 )
+from .presence import MemoryPresence
 
 EXPIRY_INTERVAL = 5.0
 """Seconds between two sweeps that drop expired history, ids, records and tokens."""
@@ -235,6 +236,9 @@ class MemoryStreams:
         stream = self._streams.get(topic)
         return None if stream is None else Position(stream.top, stream.epoch)
 
+    def follow(self, topic: str) -> None:
+        pass  # every top is known here
+
     def expire(self) -> None:
         """Drop history older than its topic's ttl, and event ids past the dedupe window."""
         now = self._clock()
@@ -258,9 +262,15 @@ class MemoryClientStore:
         self._scheduled: dict[str, float] = {}  # client id -> the expiry it is forgotten at
         self._expiring = _Expiring()
 
-    def get(self, client_id: str, now: float) -> ClientRecord | None:
+    def get(self, client_id: str, now: float) -> Deferred[ClientRecord | None]:
         record = self._records.get(client_id)
-        return record if record is not None and record.expires_at > now else None
+        return defer.succeed(record if record is not None and record.expires_at > now else None)
+
+    def hold(self, client_id: str) -> None:
+        pass  # one process: the registry replaces its own sessions
+
+    def bind_taken(self, taken: Callable[[str], None]) -> None:
+        pass
 
     def put(self, record: ClientRecord) -> None:
         self.expire()
@@ -286,7 +296,10 @@ class MemoryTokenLedger:
         self._spent: set[str] = set()
         self._expiring = _Expiring()
 
-    def spend(self, token_id: str, expires_at: float) -> bool:
+    def spend(self, token_id: str, expires_at: float) -> Deferred[bool]:
+        return defer.succeed(self._spend(token_id, expires_at))
+
+    def _spend(self, token_id: str, expires_at: float) -> bool:
         self.expire()
         if token_id in self._spent:
             return False
@@ -315,6 +328,7 @@ class MemoryEngine:
         self.streams = self._streams(policy, dedupe_window, clock)
         self.clients = MemoryClientStore(clock)
         self.tokens = MemoryTokenLedger(clock)
+        self.presence = MemoryPresence()
         self._reactor = reactor
         self._sweep: task.LoopingCall | None = None
 

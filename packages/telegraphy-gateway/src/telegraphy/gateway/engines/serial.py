@@ -61,35 +61,49 @@ def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
 
 
 def record_to_json(record: ClientRecord) -> dict[str, Any]:
+    # A subscription's own filter and the grants' filters are written only when there are
+    # some: records without filters read the same as before filters existed.
     grants = record.grants
+    lists: list[Any] = [
+        list(grants.subscribe_events),
+        list(grants.subscribe_channels),
+        list(grants.publish_channels),
+    ]
     return {
         "client_id": record.client_id,
         "user": record.user,
-        "grants": [
-            list(grants.subscribe_events),
-            list(grants.subscribe_channels),
-            list(grants.publish_channels),
-        ],
+        "grants": [*lists, dict(grants.filters)] if grants.filters else lists,
         "expires_at": record.expires_at,
-        "subscriptions": [[p.uri, p.match] for p in record.subscriptions],
+        "subscriptions": [_pattern(p) for p in record.subscriptions],
         "persistent": [
             [p.uri, p.match, {t: [pos.offset, pos.epoch] for t, pos in positions.items()}]
+            + ([] if p.filter is None else [p.filter])
             for p, positions in record.persistent.items()
         ],
         "left_at": record.left_at,
+        **({} if record.info is None else {"info": record.info}),
+        **({"presence": record.presence} if record.presence else {}),
     }
 
 
+def _pattern(pattern: Pattern) -> list[str]:
+    fields = [pattern.uri, pattern.match]
+    return fields if pattern.filter is None else [*fields, pattern.filter]
+
+
 def record_from_json(data: dict[str, Any]) -> ClientRecord:
+    events, channels, publish, *filters = data["grants"]
     return ClientRecord(
         client_id=data["client_id"],
         user=data["user"],
-        grants=Grants(*(tuple(g) for g in data["grants"])),
+        grants=Grants(tuple(events), tuple(channels), tuple(publish), *filters),
         expires_at=data["expires_at"],
-        subscriptions=[Pattern(uri, match) for uri, match in data["subscriptions"]],
+        subscriptions=[Pattern(*fields) for fields in data["subscriptions"]],
         persistent={
-            Pattern(uri, match): {t: Position(o, e) for t, (o, e) in positions.items()}
-            for uri, match, positions in data["persistent"]
+            Pattern(uri, match, *rest): {t: Position(o, e) for t, (o, e) in positions.items()}
+            for uri, match, positions, *rest in data["persistent"]
         },
         left_at=data["left_at"],
+        info=data.get("info"),
+        presence=list(data.get("presence", [])),
     )

@@ -334,8 +334,8 @@ class SqliteTokenLedger(MemoryTokenLedger):
         super().__init__(clock)
         self._writer = writer
 
-    def spend(self, token_id: str, expires_at: float) -> bool:
-        if not super().spend(token_id, expires_at):
+    def _spend(self, token_id: str, expires_at: float) -> bool:
+        if not super()._spend(token_id, expires_at):
             return False
         self._writer.submit(
             [("INSERT OR REPLACE INTO tokens VALUES (?, ?)", (token_id, expires_at))]
@@ -347,7 +347,7 @@ class SqliteTokenLedger(MemoryTokenLedger):
         for token_id, expires in connection.execute(
             "SELECT token_id, expires FROM tokens WHERE expires > ?", (now,)
         ):
-            MemoryTokenLedger.spend(self, token_id, expires)
+            MemoryTokenLedger._spend(self, token_id, expires)
 
 
 class SqliteEngine(MemoryEngine):

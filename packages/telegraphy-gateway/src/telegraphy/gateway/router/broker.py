@@ -3,6 +3,8 @@
 Every publication goes through its topic's stream (which gives it a position and keeps it in
 history) and comes back to `deliver`, which turns it into one EVENT per matching subscription,
 serialized and framed once per codec, and writes the same frame to every receiving session.
+A subscription is a topic pattern with a filter (the subscriber's own ANDed with its token's):
+each distinct filter is evaluated once per publication (router/filters.py).
 """
 
 from __future__ import annotations
@@ -14,10 +16,20 @@ from typing import TYPE_CHECKING, Any
 from autobahn.wamp import message as wamp
 from twisted.internet.defer import Deferred
 
-from ..engines.base import Accepted, Audience, Draft, Entry, Publisher, Streams
-from ..errors import InvalidArgument, InvalidUri, LimitExceeded, NoSuchSubscription, NotAuthorized
+from telegraphy.core import PRESENCE_TOPIC_PREFIX, conjoin_filters
+
+from ..engines.base import Accepted, Draft, Entry, Streams
+from ..errors import (
+    InvalidArgument,
+    InvalidUri,
+    LimitExceeded,
+    NoSuchSubscription,
+    NotAuthorized,
+    WampError,
+)
 from ..wire import Codec, NotPortable, Raw, check_portable
-from .delivery import event_message, receiver_filter
+from .delivery import event_message, publisher_of, receiver_filter
+from .filters import Compiler, Filter, asked, document, own_filter
 from .ids import publication_id, unique_id
 from .recovery import Recovery, Request, parse_request
 from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
@@ -32,11 +44,12 @@ Sender = Callable[[bytes], None]
 
 
 class Subscription:
-    __slots__ = ("created", "id", "members", "pattern")
+    __slots__ = ("created", "filter", "id", "members", "pattern")
 
-    def __init__(self, subscription_id: int, pattern: Pattern) -> None:
+    def __init__(self, subscription_id: int, pattern: Pattern, filter: Filter | None) -> None:
         self.id = subscription_id
         self.pattern = pattern
+        self.filter = filter
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         # codec -> {session: its transport's send_frame}: one frame per codec per event.
         self.members: dict[Codec, dict[Session, Sender]] = {}
@@ -67,13 +80,20 @@ class Subscription:
     def sessions(self) -> list[Session]:
         return [s for group in self.members.values() for s in group]
 
+    def admits(self, entry: Entry) -> bool:
+        """Whether this subscription's filter lets `entry` through (replays ask one by one)."""
+        return self.filter is None or self.filter.test(document(entry.draft))
+
     def details(self) -> dict[str, Any]:
-        return {
+        details = {
             "id": self.id,
             "created": self.created,
             "uri": self.pattern.uri,
             "match": self.pattern.match,
         }
+        if self.filter is not None:
+            details["filter"] = self.filter.node
+        return details
 
 
 class Broker:
@@ -83,13 +103,18 @@ class Broker:
         streams.bind(self.deliver)
         self.recovery = Recovery(self, streams, max_recover)
         self.delivering: Entry | None = None  # the entry `deliver` is writing now
+        self.filter_evaluations = 0  # filters run on publications, one per distinct filter
+        self._filters = Compiler()
         self._by_id: dict[int, Subscription] = {}
-        self._by_pattern: dict[str, dict[str, Subscription]] = {
+        # match -> uri -> filter key (None: no filter) -> subscription
+        self._by_pattern: dict[str, dict[str, dict[str | None, Subscription]]] = {
             "exact": {},
             "prefix": {},
             "wildcard": {},
         }
-        self._of_session: dict[Session, set[Subscription]] = {}
+        # A session's subscriptions, each with the patterns (and own filters) it asked for:
+        # several when filters written differently are equal.
+        self._of_session: dict[Session, dict[Subscription, list[Pattern]]] = {}
         self._matches: dict[str, tuple[Subscription, ...]] = {}
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -100,41 +125,64 @@ class Broker:
         persistent = options.get("persistent", False)
         if not isinstance(persistent, bool):
             raise InvalidArgument("the persistent option must be true or false")
+        present = self._realm.presence.asked(pattern, options.get("presence", False))
         recover = parse_request(options.get("recover"), pattern)
+        pattern = asked(pattern, options.get("filter"))
         if not validate_pattern(pattern.uri, pattern.match):
             raise InvalidUri(f"{pattern.uri!r} is not a valid URI for {pattern.match} match")
         assert session.permissions is not None
         if not session.permissions.allows("subscribe", pattern):
             raise NotAuthorized(f"not authorized to subscribe to {pattern.uri!r}")
-        mine = self._of_session.get(session, set())
-        existing = self._by_pattern[pattern.match].get(pattern.uri)
+        filter = self.filter_for(session, pattern)
+        mine = self._of_session.get(session, {})
+        existing = self._find(pattern, filter)
         if existing not in mine and len(mine) >= self._realm.limits.max_subscriptions_per_session:
             raise LimitExceeded("too many subscriptions for this session")
-        subscription, created, added = self._join(session, pattern)
+        subscription, created, added = self._join(session, pattern, filter)
         session.send(wamp.Subscribed(msg.request, subscription.id))
         self._announce(session, subscription, created, added)
         self._realm.clients.subscribed(session, pattern, persistent)
+        if present:
+            self._realm.presence.join(session, pattern.uri)
         if recover is not None:
             self.recovery.start(session, subscription, recover)
 
-    def restore(self, session: Session, pattern: Pattern) -> Subscription:
+    def filter_for(self, session: Session, pattern: Pattern) -> Filter | None:
+        """What `session` sees of `pattern`: its own filter ANDed with its token's, if any."""
+        assert session.permissions is not None
+        granted = session.permissions.narrowing(pattern)
+        return self._filters.compile(conjoin_filters(granted, own_filter(pattern)))
+
+    def restore(self, session: Session, pattern: Pattern) -> Subscription | None:
         """Subscribe a resuming session to what its client record held (no SUBSCRIBED: the
-        subscription is listed in WELCOME)."""
-        subscription, created, added = self._join(session, pattern)
+        subscription is listed in WELCOME); None if its token no longer allows it."""
+        try:
+            filter = self.filter_for(session, pattern)
+        except WampError:  # a pattern now reaching a filtered topic, or a filter now too big
+            return None
+        subscription, created, added = self._join(session, pattern, filter)
         self._announce(session, subscription, created, added)
         return subscription
 
     def recover(self, session: Session, subscription: Subscription, request: Request) -> None:
         self.recovery.start(session, subscription, request)
 
-    def _join(self, session: Session, pattern: Pattern) -> tuple[Subscription, bool, bool]:
-        subscription = self._by_pattern[pattern.match].get(pattern.uri)
+    def _find(self, pattern: Pattern, filter: Filter | None) -> Subscription | None:
+        found = self._by_pattern[pattern.match].get(pattern.uri, {})
+        return found.get(None if filter is None else filter.key)
+
+    def _join(
+        self, session: Session, pattern: Pattern, filter: Filter | None
+    ) -> tuple[Subscription, bool, bool]:
+        subscription = self._find(pattern, filter)
         created = subscription is None
         if subscription is None:
-            subscription = self._create(pattern)
+            subscription = self._create(Pattern(pattern.uri, pattern.match), filter)
         added = not subscription.has(session)
         subscription.add(session)
-        self._of_session.setdefault(session, set()).add(subscription)
+        asked_for = self._of_session.setdefault(session, {}).setdefault(subscription, [])
+        if pattern not in asked_for:
+            asked_for.append(pattern)
         return subscription, created, added
 
     def _announce(
@@ -147,15 +195,22 @@ class Broker:
 
     def unsubscribe(self, session: Session, msg: wamp.Unsubscribe, raw: Raw) -> None:
         subscription = self._by_id.get(msg.subscription)
-        if subscription is None or not subscription.has(session):
+        mine = self._of_session.get(session, {})
+        if subscription is None or subscription not in mine:
             raise NoSuchSubscription(f"no subscription {msg.subscription} in this session")
+        patterns = mine.pop(subscription)
         self._leave(session, subscription)
-        self._of_session[session].discard(subscription)
         session.send(wamp.Unsubscribed(msg.request))
-        self._realm.clients.unsubscribed(session, subscription.pattern)
+        for pattern in patterns:
+            self._realm.clients.unsubscribed(session, pattern)
+        uri = subscription.pattern.uri
+        if subscription.pattern.match == "exact" and not any(
+            s.pattern.uri == uri and s.pattern.match == "exact" for s in mine
+        ):
+            self._realm.presence.unsubscribed(session, uri)
 
     def remove_session(self, session: Session) -> None:
-        subscriptions = self._of_session.pop(session, set())
+        subscriptions = self._of_session.pop(session, {})
         # Out of every subscription first: a leaving session must get no meta events about its
         # own leaving (its GOODBYE has been answered already).
         for subscription in subscriptions:
@@ -163,11 +218,14 @@ class Broker:
         for subscription in subscriptions:
             self._left(session, subscription)
 
-    def _create(self, pattern: Pattern) -> Subscription:
-        subscription = Subscription(unique_id(self._by_id), pattern)
+    def _create(self, pattern: Pattern, filter: Filter | None) -> Subscription:
+        subscription = Subscription(unique_id(self._by_id), pattern, filter)
         self._by_id[subscription.id] = subscription
-        self._by_pattern[pattern.match][pattern.uri] = subscription
+        group = self._by_pattern[pattern.match].setdefault(pattern.uri, {})
+        group[None if filter is None else filter.key] = subscription
         self._matches.clear()
+        if pattern.match == "exact":
+            self._streams.follow(pattern.uri)  # where its subscribers stand when they leave
         return subscription
 
     def _leave(self, session: Session, subscription: Subscription) -> None:
@@ -178,23 +236,39 @@ class Broker:
         self._realm.meta.on_unsubscribe(session, subscription)
         if not subscription.members:
             del self._by_id[subscription.id]
-            del self._by_pattern[subscription.pattern.match][subscription.pattern.uri]
+            self._forget(subscription)
             self._matches.clear()
             self._realm.meta.on_subscription_deleted(session, subscription)
+
+    def _forget(self, subscription: Subscription) -> None:
+        pattern, filter = subscription.pattern, subscription.filter
+        group = self._by_pattern[pattern.match][pattern.uri]
+        del group[None if filter is None else filter.key]
+        if not group:
+            del self._by_pattern[pattern.match][pattern.uri]
 
     # -- lookups (also used by the meta API) -----------------------------------------------
 
     def subscriptions_of(self, session: Session) -> list[Subscription]:
         return sorted(self._of_session.get(session, ()), key=lambda s: s.id)
 
+    def asked_by(self, session: Session) -> list[tuple[Subscription, Pattern]]:
+        """`session`'s subscriptions, each with a pattern and own filter it asked for."""
+        held = sorted(self._of_session.get(session, {}).items(), key=lambda i: i[0].id)
+        return [(subscription, p) for subscription, patterns in held for p in patterns]
+
     def get(self, subscription_id: int) -> Subscription | None:
         return self._by_id.get(subscription_id)
 
     def lookup(self, pattern: Pattern) -> Subscription | None:
-        return self._by_pattern[pattern.match].get(pattern.uri)
+        """The subscription without a filter on `pattern` (the WAMP meta API's lookup)."""
+        return self._find(pattern, None)
 
     def ids(self) -> dict[str, list[int]]:
-        return {match: [s.id for s in subs.values()] for match, subs in self._by_pattern.items()}
+        return {
+            match: [s.id for group in subs.values() for s in group.values()]
+            for match, subs in self._by_pattern.items()
+        }
 
     def matching(self, topic: str) -> tuple[Subscription, ...]:
         found = self._matches.get(topic)
@@ -206,17 +280,16 @@ class Broker:
         return found
 
     def _match(self, topic: str) -> tuple[Subscription, ...]:
-        found: list[Subscription] = []
-        exact = self._by_pattern["exact"].get(topic)
-        if exact is not None:
-            found.append(exact)
-        found.extend(s for p, s in self._by_pattern["prefix"].items() if topic.startswith(p))
+        found: list[Subscription] = [*self._by_pattern["exact"].get(topic, {}).values()]
+        for p, group in self._by_pattern["prefix"].items():
+            if topic.startswith(p):
+                found.extend(group.values())
         wildcards = self._by_pattern["wildcard"]
         if wildcards:
             components = topic.split(".")
-            found.extend(
-                s for p, s in wildcards.items() if wildcard_matches(p.split("."), components)
-            )
+            for p, group in wildcards.items():
+                if wildcard_matches(p.split("."), components):
+                    found.extend(group.values())
         return tuple(found)
 
     # -- publications ----------------------------------------------------------------------
@@ -228,6 +301,8 @@ class Broker:
             raise InvalidUri(f"{topic!r} is not a valid topic URI")
         if topic.startswith(RESERVED):
             raise NotAuthorized("topics under 'wamp.' are reserved for the router")
+        if topic.startswith(f"{PRESENCE_TOPIC_PREFIX}."):
+            raise NotAuthorized(f"topics under '{PRESENCE_TOPIC_PREFIX}.' are the router's")
         assert publisher.permissions is not None
         if not publisher.permissions.allows("publish", Pattern(topic)):
             raise NotAuthorized(f"not authorized to publish to {topic!r}")
@@ -236,7 +311,7 @@ class Broker:
             check_portable(msg.kwargs, "keyword arguments")
         except NotPortable as e:
             raise InvalidArgument(f"the publication cannot be delivered: {e}") from None
-        draft = Draft(topic, msg.args, msg.kwargs, _publisher(publisher, msg, raw[2]))
+        draft = Draft(topic, msg.args, msg.kwargs, publisher_of(publisher, msg, raw[2]))
         accepted = self.publish_draft(draft)
         if msg.acknowledge:
             accepted.addCallbacks(
@@ -263,8 +338,28 @@ class Broker:
         if publisher is not None and publisher.exclude_me:
             excluded = self._realm.sessions.get(publisher.session)
         self.delivering = entry
-        for subscription in subscriptions:
+        for subscription in self._admitting(subscriptions, entry.draft):
             _fan_out(subscription, event_message(subscription, entry), accepts, excluded)
+
+    def _admitting(
+        self, subscriptions: tuple[Subscription, ...], draft: Draft
+    ) -> list[Subscription]:
+        """The subscriptions whose filter lets `draft` through: each distinct filter runs once."""
+        passed: dict[str, bool] = {}
+        read = None
+        admitted = []
+        for subscription in subscriptions:
+            filter = subscription.filter
+            if filter is not None:
+                verdict = passed.get(filter.key)
+                if verdict is None:
+                    read = read or document(draft)
+                    verdict = passed[filter.key] = filter.test(read)
+                    self.filter_evaluations += 1
+                if not verdict:
+                    continue
+            admitted.append(subscription)
+        return admitted
 
     def publish_meta(self, topic: str, args: list[Any]) -> None:
         """A meta event (`wamp.*`): delivered now, without a position or history."""
@@ -273,7 +368,7 @@ class Broker:
             return
         publication = publication_id()
         self.delivering = None  # held by a recovering session: not a publication it replays
-        for subscription in subscriptions:
+        for subscription in self._admitting(subscriptions, Draft(topic, args)):
             details = {} if subscription.pattern.match == "exact" else {"topic": topic}
             _fan_out(
                 subscription,
@@ -299,31 +394,3 @@ def _fan_out(
             for session, send in group.items():
                 if accepts(session) and session is not excluded:
                     send(frame)
-
-
-def _publisher(session: Session, msg: wamp.Publish, options: dict[str, Any]) -> Publisher:
-    lists = (
-        msg.exclude,
-        msg.exclude_authid,
-        msg.exclude_authrole,
-        msg.eligible,
-        msg.eligible_authid,
-        msg.eligible_authrole,
-    )
-    audience = None
-    if any(x is not None for x in lists):
-        audience = Audience(
-            tuple(msg.exclude or ()),
-            tuple(msg.exclude_authid or ()),
-            tuple(msg.exclude_authrole or ()),
-            *(None if x is None else tuple(x) for x in lists[3:]),
-        )
-    return Publisher(
-        session.id,
-        session.authid,
-        session.authrole,
-        session.client_id,
-        disclose=bool(options.get("disclose_me")),
-        exclude_me=msg.exclude_me is not False,
-        audience=audience,
-    )

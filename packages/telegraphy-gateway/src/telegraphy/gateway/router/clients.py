@@ -8,9 +8,12 @@ recovers what they missed. Records live in the engine's `ClientStore`.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, fail
 
 from ..auth.identity import Identity, ResumeRefused
 from ..engines.base import ClientRecord, ClientStore, Clock, Position, Streams
@@ -42,23 +45,20 @@ class ClientRegistry:
         self._clock = clock
         self._ttl = config.client_ttl
         self._persistent_ttl = config.persistent_ttl
+        # The sessions holding a client record in this process, and those records.
         self._live: dict[str, Session] = {}
+        self._records: dict[str, ClientRecord] = {}
+        store.bind_taken(self._taken)
 
-    def find(self, client_id: object) -> ClientRecord:
+    def find(self, client_id: object) -> Deferred[ClientRecord]:
         """The unexpired record named by `previous_session`, or `ResumeRefused`."""
-        record = None
-        if isinstance(client_id, str):
-            record = self._store.get(client_id, self._clock())
-        if record is None:
-            raise ResumeRefused("unknown or expired previous_session")
-        return record
+        if not isinstance(client_id, str):
+            return fail(ResumeRefused("unknown or expired previous_session"))
+        return self._store.get(client_id, self._clock()).addCallback(_found)
 
-    def claim(self, client_id: object, user: str | None) -> ClientRecord:
+    def claim(self, client_id: object, user: str | None) -> Deferred[ClientRecord]:
         """The record `user` may resume as `previous_session`, or `ResumeRefused`."""
-        record = self.find(client_id)
-        if record.user != user:
-            raise ResumeRefused("previous_session belongs to another user")
-        return record
+        return self.find(client_id).addCallback(_owned_by, user)
 
     def open(
         self, session: Session, identity: Identity, recover: Request | None
@@ -71,23 +71,30 @@ class ClientRegistry:
         else:
             self._replace(record.client_id)
             record.grants = identity.grants
+        record.info = identity.info
         if identity.extends or identity.previous is None:
             record.expires_at = int(self._clock() + self._ttl)
-        restored = self._restore(session, record)
-        record.subscriptions = [s.pattern for s in restored]
+        held = self._restore(session, record)
+        restored = [s for _, s in held]
+        record.subscriptions = [p for p, _ in held]
         record.persistent = {
             p: record.persistent[p] for p in record.subscriptions if p in record.persistent
         }
-        recoveries = [(s, r) for s in restored if (r := self._request(record, s.pattern, recover))]
+        exact = {p.uri for p in record.subscriptions if p.match == "exact"}
+        record.presence = [t for t in record.presence if t in exact]
+        recoveries = [(s, r) for p, s in held if (r := self._request(record, p, recover))]
         record.left_at = None
         session.client_id = record.client_id
         self._live[record.client_id] = session
+        self._records[record.client_id] = record
         self._store.put(record)
+        if identity.previous is not None:
+            self._store.hold(record.client_id)  # a session elsewhere on it ends
         authextra = {
             "client_id": record.client_id,
             "client_expires": record.expires_at,
             "resumed": identity.previous is not None,
-            "subscriptions": [subscription_details(s, record) for s in restored],
+            "subscriptions": [subscription_details(s, record, p) for p, s in held],
             "missed_events": _missed(identity, restored, recoveries),
         }
         return authextra, recoveries
@@ -109,16 +116,28 @@ class ClientRegistry:
             since = record.left_at
         return Request(positions, since)
 
+    def _taken(self, client_id: str) -> None:
+        """Another process resumed `client_id`: end the session here without writing its
+        record (the other process holds the record now)."""
+        session = self._live.pop(client_id, None)
+        self._records.pop(client_id, None)
+        if session is not None:
+            session.abort(SESSION_REPLACED, "this client id was resumed by another session")
+
     def _replace(self, client_id: str) -> None:
         previous = self._live.get(client_id)
         if previous is not None:
             previous.abort(SESSION_REPLACED, "this client id was resumed by another session")
 
-    def _restore(self, session: Session, record: ClientRecord) -> list[Subscription]:
-        # Only what the session may subscribe to now: a fresh token may grant less than before.
+    def _restore(
+        self, session: Session, record: ClientRecord
+    ) -> list[tuple[Pattern, Subscription]]:
+        # Only what the session may subscribe to now: a fresh token may grant less than before
+        # (its filters apply anew, ANDed with the subscription's own).
         assert session.permissions is not None
         allowed = [p for p in record.subscriptions if session.permissions.allows("subscribe", p)]
-        return [self._broker.restore(session, pattern) for pattern in allowed]
+        restored = [(p, self._broker.restore(session, p)) for p in allowed]
+        return [(p, s) for p, s in restored if s is not None]
 
     def subscribed(self, session: Session, pattern: Pattern, persistent: bool) -> None:
         record = self._record_of(session)
@@ -145,10 +164,8 @@ class ClientRegistry:
         subscriptions remember where the client stood, and keep the record longer."""
         if session.client_id is None or self._live.get(session.client_id) is not session:
             return
-        record = self._record_of(session)
+        record = self._records.pop(session.client_id)
         del self._live[session.client_id]
-        if record is None:
-            return
         now = self._clock()
         record.left_at = now
         for pattern, positions in record.persistent.items():
@@ -160,10 +177,43 @@ class ClientRegistry:
             record.expires_at = max(record.expires_at, int(now + self._persistent_ttl))
         self._store.put(record)
 
+    def present(self, session: Session, topic: str, present: bool) -> None:
+        """Remember whether the client of `session` is present on `topic` (restored with it)."""
+        record = self._record_of(session)
+        if record is None or present == (topic in record.presence):
+            return
+        if present:
+            record.presence.append(topic)
+        else:
+            record.presence.remove(topic)
+        self._store.put(record)
+
+    def presence_of(self, session: Session) -> list[str]:
+        """The channel topics the client of `session` was present on when it resumed."""
+        record = self._record_of(session)
+        return [] if record is None else list(record.presence)
+
+    def info_of(self, session: Session) -> Any:
+        """The presence info of the client record `session` holds (None: none)."""
+        record = self._record_of(session)
+        return None if record is None else record.info
+
     def _record_of(self, session: Session) -> ClientRecord | None:
         if session.client_id is None or self._live.get(session.client_id) is not session:
             return None
-        return self._store.get(session.client_id, self._clock())
+        return self._records[session.client_id]
+
+
+def _found(record: ClientRecord | None) -> ClientRecord:
+    if record is None:
+        raise ResumeRefused("unknown or expired previous_session")
+    return record
+
+
+def _owned_by(record: ClientRecord, user: str | None) -> ClientRecord:
+    if record.user != user:
+        raise ResumeRefused("previous_session belongs to another user")
+    return record
 
 
 def _missed(
@@ -187,14 +237,20 @@ def _covers(request: Request, pattern: Pattern) -> bool:
 
 
 def subscription_details(
-    subscription: Subscription, record: ClientRecord | None = None
+    subscription: Subscription,
+    record: ClientRecord | None = None,
+    pattern: Pattern | None = None,
 ) -> dict[str, Any]:
-    """A subscription as WELCOME's authextra and `telegraphy.subscriptions` describe it."""
+    """A subscription as WELCOME's authextra and `telegraphy.subscriptions` describe it, with
+    the `filter` the session asked for (`pattern`), as it gave it."""
+    pattern = pattern or subscription.pattern
     details: dict[str, Any] = {
         "id": subscription.id,
-        "topic": subscription.pattern.uri,
-        "match": subscription.pattern.match,
+        "topic": pattern.uri,
+        "match": pattern.match,
     }
-    if record is not None and subscription.pattern in record.persistent:
+    if pattern.filter is not None:
+        details["filter"] = json.loads(pattern.filter)
+    if record is not None and pattern in record.persistent:
         details["persistent"] = True
     return details

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as wamp
 
-from ..engines.base import Entry, Publisher
+from ..engines.base import Audience, Entry, Publisher
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -84,3 +84,32 @@ def may_receive(session: Session, entry: Entry) -> bool:
         )
     )
     return not excluded and in_audience(session, entry)
+
+
+def publisher_of(session: Session, msg: wamp.Publish, options: dict[str, Any]) -> Publisher:
+    """Who published `msg`, and to whom it may go (its options' lists and exclusion)."""
+    lists = (
+        msg.exclude,
+        msg.exclude_authid,
+        msg.exclude_authrole,
+        msg.eligible,
+        msg.eligible_authid,
+        msg.eligible_authrole,
+    )
+    audience = None
+    if any(x is not None for x in lists):
+        audience = Audience(
+            tuple(msg.exclude or ()),
+            tuple(msg.exclude_authid or ()),
+            tuple(msg.exclude_authrole or ()),
+            *(None if x is None else tuple(x) for x in lists[3:]),
+        )
+    return Publisher(
+        session.id,
+        session.authid,
+        session.authrole,
+        session.client_id,
+        disclose=bool(options.get("disclose_me")),
+        exclude_me=msg.exclude_me is not False,
+        audience=audience,
+    )

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autobahn.wamp.role import RoleBrokerFeatures, RoleDealerFeatures, RoleFeatures
+from twisted.internet import reactor
+from twisted.internet.interfaces import IReactorTime
 
 from ..auth import Accept, Authenticator
 from ..auth.anonymous import AnonymousAuthenticator
@@ -14,11 +16,13 @@ from ..auth.wampcra import WampCraAuthenticator
 from ..authorization import AllowAll, Permissions, TokenPermissions
 from ..config import GatewayConfig
 from ..engines.base import Engine
+from ..webhooks import PresenceWebhooks
 from .broker import Broker
 from .clients import ClientRegistry
 from .dealer import Dealer
 from .ids import unique_id
 from .meta import MetaApi
+from .presence import PresenceTracker
 from .procedures import RouterProcedures
 
 if TYPE_CHECKING:
@@ -49,7 +53,9 @@ class Realm:
     """A realm, with what outlives a connection kept by `engine` (streams, client records,
     spent tokens)."""
 
-    def __init__(self, config: GatewayConfig, engine: Engine) -> None:
+    def __init__(
+        self, config: GatewayConfig, engine: Engine, clock: IReactorTime = reactor
+    ) -> None:
         self.name = config.realm
         self.config = config
         self.limits = config.limits
@@ -61,9 +67,18 @@ class Realm:
         self.meta = MetaApi(self)
         self.procedures = RouterProcedures(self)
         self.clients = ClientRegistry(engine.clients, self.broker, engine.streams, config)
+        self.presence = PresenceTracker(
+            engine.presence,
+            self.clients,
+            config.channel_prefix,
+            config.presence.leave_delay,
+            clock,
+        )
+        self.presence.publish = self.broker.publish_meta
+        self.presence.webhooks = _webhooks(config)
         self._authenticators: dict[str, Callable[[], Authenticator]] = {
             "anonymous": lambda: AnonymousAuthenticator(self.clients),
-            "wampcra": lambda: WampCraAuthenticator(config.backends),
+            "wampcra": lambda: WampCraAuthenticator(self.config.backends),
         }
         secret = config.secret
         if secret is not None:  # tokens are signed with the shared secret: none, no tickets
@@ -71,6 +86,12 @@ class Realm:
             self._authenticators["ticket"] = lambda: TicketAuthenticator(
                 secret, ledger, self.clients
             )
+
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """Take the public topics, backends and limits of `config` (SIGHUP) for the sessions
+        that join from now on; the name, secret and engine stay those of the start."""
+        self.config = config
+        self.limits = config.limits
 
     def authenticator(self, method: str) -> Authenticator | None:
         factory = self._authenticators.get(method)
@@ -94,6 +115,7 @@ class Realm:
 
     def attach(self, session: Session) -> None:
         self.sessions[session.id] = session
+        self.presence.rejoin(session)
         self.meta.on_join(session)
 
     def detach(self, session: Session) -> None:
@@ -101,5 +123,21 @@ class Realm:
             return
         self.broker.remove_session(session)
         self.dealer.remove_session(session)
+        self.presence.closed(session)
         self.clients.closed(session)
         self.meta.on_leave(session)
+
+
+def _webhooks(config: GatewayConfig) -> PresenceWebhooks | None:
+    """The presence webhooks' sender, when `[presence] webhook_url` names one."""
+    presence = config.presence
+    if presence.webhook_url is None or config.secret is None:
+        return None
+    return PresenceWebhooks(
+        presence.webhook_url,
+        config.secret,
+        attempts=presence.webhook_attempts,
+        capacity=presence.webhook_queue,
+        timeout=presence.webhook_timeout,
+        reactor=reactor,
+    )

@@ -1,5 +1,6 @@
 """Recovery: what a subscriber missed, replayed from history in order and before any live
-event, then a report per topic: how many were recovered, or why they cannot be (a gap).
+event, through the subscription's filter, then a report per topic: how many were recovered,
+or why they cannot be (a gap).
 
 While the history is read, the subscriber's live frames on that subscription are held; after
 the replay they are written, less those the replay already carried (docs/protocol.rst).
@@ -11,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet import defer
+from twisted.internet import defer, reactor
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -31,6 +33,8 @@ log = Logger()
 MAX_POSITIONS = 1000
 """Topics one recovery request may name."""
 _FRAME_CACHE_SIZE = 20_000
+LATE_WINDOW = 5.0
+"""Seconds after a replay during which late live frames of replayed publications are dropped."""
 GAP_UNAVAILABLE = "unavailable"
 
 
@@ -82,8 +86,11 @@ def _position(topic: Any, value: Any, pattern: Pattern | None) -> Position:
 
 
 class Recovery:
-    def __init__(self, broker: Broker, streams: Streams, limit: int) -> None:
+    def __init__(
+        self, broker: Broker, streams: Streams, limit: int, clock: IReactorTime = reactor
+    ) -> None:
         self._broker = broker
+        self._reactor = clock
         self._streams = streams
         self._limit = limit
         # (subscription, publication, codec) -> frame: a storm of clients recovering the same
@@ -134,7 +141,7 @@ class Recovery:
             sent = sum(
                 self._send(session, subscription, entry)
                 for entry in recovery.entries
-                if may_receive(session, entry)
+                if may_receive(session, entry) and subscription.admits(entry)
             )
             if (
                 recovery.entries
@@ -165,16 +172,21 @@ class Recovery:
         held: list[tuple[Entry | None, bytes]],
         tops: dict[str, Position],
     ) -> None:
-        subscription.release(session)
         for entry, frame in held:
-            top = None if entry is None else tops.get(entry.topic)
-            if (
-                top is None
-                or entry is None
-                or top.epoch != entry.epoch
-                or entry.offset > top.offset
-            ):
+            if _follows(entry, tops):
                 session.transport.send_frame(frame)
+        if not tops:
+            subscription.release(session)
+            return
+
+        # With a shared engine, publications the replay carried may still be on their way to
+        # this process: for a while, the live frames of those are dropped too.
+        def late(frame: bytes) -> None:
+            if _follows(self._broker.delivering, tops):
+                session.transport.send_frame(frame)
+
+        subscription.hold(session, late)
+        self._reactor.callLater(LATE_WINDOW, _unhold, session, subscription, late)
 
     def _failed(
         self,
@@ -188,6 +200,18 @@ class Recovery:
             gap = {"topic": subscription.pattern.uri, "gap": GAP_UNAVAILABLE, "recovered": 0}
             session.send_raw([EVENT, subscription.id, publication_id(), {"recovery": [gap]}])
             self._flush(session, subscription, held, {})
+
+
+def _follows(entry: Entry | None, tops: dict[str, Position]) -> bool:
+    """Whether a live `entry` comes after what a replay up to `tops` carried."""
+    top = None if entry is None else tops.get(entry.topic)
+    return top is None or entry is None or top.epoch != entry.epoch or entry.offset > top.offset
+
+
+def _unhold(session: Session, subscription: Subscription, sender: Any) -> None:
+    """End a hold of `session`'s frames by `sender`, unless another has replaced it."""
+    if subscription.members.get(session.codec, {}).get(session) is sender:
+        subscription.release(session)
 
 
 def _report(recovery: Found, sent: int) -> dict[str, Any]:

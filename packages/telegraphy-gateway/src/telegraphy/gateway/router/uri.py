@@ -34,10 +34,13 @@ def _is_text(uri: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A URI with a match policy, as in a SUBSCRIBE or REGISTER with `match` option."""
+    """A URI with a match policy, as in a SUBSCRIBE or REGISTER with `match` option; for a
+    subscriber's SUBSCRIBE, its own `filter` option too (JSON text, router/filters.py), which
+    matching and authorization leave aside."""
 
     uri: str
     match: str = "exact"
+    filter: str | None = None
 
     def matches(self, topic: str) -> bool:
         if self.match == "exact":

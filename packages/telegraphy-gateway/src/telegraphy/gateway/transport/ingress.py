@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -24,6 +25,7 @@ from telegraphy.core import (
     TIMESTAMP_HEADER,
     Envelope,
     EventError,
+    FilterError,
     Grants,
     NonceCache,
     SignatureError,
@@ -37,6 +39,7 @@ from telegraphy.core import (
 
 from ..engines.base import Accepted, Draft
 from ..errors import GatewayError
+from ..metrics import Metrics
 
 if TYPE_CHECKING:
     from ..config import GatewayConfig
@@ -96,8 +99,10 @@ class Ingress:
         secret: str,
         broker: Broker,
         accepting: Callable[[], bool] = lambda: True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.limits = config.ingress
+        self._metrics = Metrics() if metrics is None else metrics
         self._accepting = accepting
         self._secret = secret
         self._prefix = config.topic_prefix
@@ -159,6 +164,9 @@ class Ingress:
                     503, "shutting_down", "the gateway is shutting down; retry with another"
                 )
             )
+        metrics = self._metrics
+        metrics.ingress_events += len(envelopes)
+        started = time.perf_counter()
         accepted = [
             self._broker.publish_draft(
                 Draft(
@@ -170,7 +178,12 @@ class Ingress:
             for envelope in envelopes
         ]
         done = defer.gatherResults(accepted, consumeErrors=True)
-        return done.addCallbacks(_published, _unavailable)
+
+        def written(result: Any) -> Any:
+            metrics.ingress_write_seconds.observe(time.perf_counter() - started)
+            return result
+
+        return done.addCallback(written).addCallbacks(_published, _unavailable)
 
     def token(self, value: object) -> dict[str, Any]:
         """Mint the token a `POST /ingress/token` body asks for (docs/authentication.rst)."""
@@ -220,16 +233,22 @@ def _token_request(value: object, max_ttl: float) -> tuple[str | None, Grants, f
     if user is not None and (not isinstance(user, str) or not user):
         raise _invalid_request("user must be a non-empty string (the user's id) or null")
     subscribe, publish = _table(value, "subscribe"), _table(value, "publish")
-    _only(subscribe, {"events", "channels"}, "subscribe")
+    _only(subscribe, {"events", "channels", "filters"}, "subscribe")
     _only(publish, {"channels"}, "publish")
+    filters = subscribe.get("filters", {})
+    if not isinstance(filters, dict):
+        raise _invalid_request("subscribe.filters must be an object of event names to filters")
     try:
         grants = Grants(
             subscribe_events=_names(subscribe, "subscribe.events"),
             subscribe_channels=_names(subscribe, "subscribe.channels"),
             publish_channels=_names(publish, "publish.channels"),
+            filters=filters,
         )
     except EventError as e:
         raise _invalid_request(str(e)) from None
+    except FilterError as e:
+        raise _invalid_request(f"subscribe.filters: {e}") from None
     ttl = value.get("ttl", DEFAULT_TOKEN_TTL)
     number = isinstance(ttl, int | float) and not isinstance(ttl, bool)
     if not number or not 1 <= ttl <= max_ttl:
@@ -294,7 +313,7 @@ def refuse(request: Request, error: IngressError) -> bytes:
     )
     if error.status == 405:
         request.setHeader(b"allow", b"POST")
-    if error.status == 503:
+    if error.status in (429, 503):
         request.setHeader(b"retry-after", RETRY_AFTER)
     return answer(request, error.status, error.body())
 

@@ -15,7 +15,7 @@ from telegraphy.core import config_html, page_config, scripts_html
 from ..conf import get_settings
 from ..events import registry
 from ..render_gap import started_at
-from ..tokens import grants, user_id
+from ..tokens import grants, presence_info, user_id
 
 register = template.Library()
 
@@ -26,7 +26,8 @@ def client_config(user: Any, started: float | None = None) -> dict[str, Any]:
     """What the JS client needs: where the gateway is, a token minted now (no network), and
     `since`, from when the request `started` (None: now). With `settings.DEBUG`, also `debug`
     and the defined event names, for the client's console warnings."""
-    config = page_config(get_settings(), user_id(user), grants(user), _token_url(), started)
+    info = presence_info(user)
+    config = page_config(get_settings(), user_id(user), grants(user), _token_url(), started, info)
     if settings.DEBUG:
         config.update(debug=True, events=sorted(registry.events))
     return config
