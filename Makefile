@@ -14,9 +14,9 @@ JS_CLIENT := js
 DEMO_PORT ?= 9000
 DJANGO_PORT ?= 8000
 FLASK_PORT ?= 5000
-SHIPPED_JS := \
-	packages/django-telegraphy/src/telegraphy/contrib/django_telegraphy/static/telegraphy/telegraphy.min.js \
-	packages/flask-telegraphy/src/telegraphy/contrib/flask_telegraphy/static/telegraphy.min.js
+SHIPPED_JS_DIRS := \
+	packages/django-telegraphy/src/telegraphy/contrib/django_telegraphy/static/telegraphy \
+	packages/flask-telegraphy/src/telegraphy/contrib/flask_telegraphy/static
 
 .PHONY: bootstrap demo demo-flask ship-js dist test lint typecheck pytest test-js test-js-client docs bench clean
 
@@ -55,10 +55,11 @@ demo-flask: bootstrap
 
 # The JS client's script build ships inside the Django and Flask packages as a static file.
 ship-js:
-	for target in $(SHIPPED_JS); do cp js/dist/telegraphy.min.js $$target; done
+	for target in $(SHIPPED_JS_DIRS); do cp js/dist/telegraphy.min.js js/dist/telegraphy-htmx.js $$target; done
 
 # Wheels and sdists of the four packages and telegraphy-js's npm tarball, in dist/. The adapters'
-# wheels carry the shipped JS client (js/dist/telegraphy.min.js, copied by `make ship-js`).
+# wheels carry the shipped JS client (js/dist/telegraphy.min.js and the htmx extension
+# telegraphy-htmx.js, copied by `make ship-js`).
 dist: $(STAMP)
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	for p in $(PACKAGES); do $(PY) -m build -q --no-isolation --outdir $(DIST) packages/$$p >/dev/null; done

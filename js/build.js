@@ -26,6 +26,13 @@ export async function buildAll(outdir = join(HERE, 'dist')) {
     minify: true,
     outfile: join(outdir, 'telegraphy.min.js'),
   });
+  await build({
+    ...common,
+    entryPoints: ['src/htmx.ts'],
+    format: 'iife',
+    minify: true,
+    outfile: join(outdir, 'telegraphy-htmx.js'),
+  });
   const tsc = join(HERE, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', join(HERE, 'tsconfig.build.json'), '--noEmit', 'false', '--declaration',
     '--emitDeclarationOnly', '--stripInternal', '--outDir', join(outdir, 'types')], { stdio: 'inherit' });

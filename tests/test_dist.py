@@ -47,10 +47,15 @@ def test_dist_holds_a_wheel_and_an_sdist_per_package_and_the_npm_tarball(dist: P
     assert {p.name for p in dist.iterdir()} == expected
 
 
+HTMX_EXTENSION = (ROOT / "js" / "dist" / "telegraphy-htmx.js").read_bytes()
+
+
 def test_the_adapters_wheels_carry_the_built_js_client(dist: Path) -> None:
     for package, path in SHIPPED.items():
+        extension = path.replace("telegraphy.min.js", "telegraphy-htmx.js")
         with zipfile.ZipFile(dist / wheel_name(package)) as wheel:
             assert wheel.read(path) == BUNDLE, f"{package}: run `make ship-js`"
+            assert wheel.read(extension) == HTMX_EXTENSION, f"{package}: run `make ship-js`"
 
 
 def test_every_wheel_has_the_license_and_the_project_urls(dist: Path) -> None:

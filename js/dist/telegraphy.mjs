@@ -873,17 +873,116 @@ function newId() {
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+// src/fragments.ts
+var FRAGMENT_ATTRIBUTE = "data-telegraphy-fragment";
+var ACTION_ATTRIBUTE = "data-telegraphy-action";
+var OBJECT_ATTRIBUTE = "data-telegraphy-object";
+var HTMX_SCOPE = '[hx-ext*="telegraphy"],[data-hx-ext*="telegraphy"]';
+function fragmentOf(event) {
+  const meta = event?.meta;
+  const fragment = meta?.fragment;
+  if (!fragment || typeof fragment !== "object" || meta.channel !== void 0) return null;
+  if (typeof fragment.object !== "string") return null;
+  if (fragment.html !== void 0 && typeof fragment.html !== "string") return null;
+  return fragment;
+}
+function markedElements(root, htmx = false) {
+  const all = Array.from(root.querySelectorAll(`[${FRAGMENT_ATTRIBUTE}]`));
+  if (root instanceof Element && root.hasAttribute(FRAGMENT_ATTRIBUTE)) all.unshift(root);
+  return all.filter((element) => element.closest(HTMX_SCOPE) !== null === htmx);
+}
+function changesFor(root, event, htmx = false) {
+  const fragment = fragmentOf(event);
+  if (!fragment) return [];
+  const removed = event.meta.event_type === "delete" || fragment.html === void 0;
+  const changes = [];
+  for (const element of markedElements(root, htmx)) {
+    if (element.getAttribute(FRAGMENT_ATTRIBUTE) !== event.name) continue;
+    const change = changeOf(element, fragment, removed);
+    if (change) changes.push(change);
+  }
+  return changes;
+}
+function changeOf(element, fragment, removed) {
+  const action = element.getAttribute(ACTION_ATTRIBUTE) || "append";
+  if (action === "append" || action === "prepend") {
+    const current = childFor(element, fragment.object);
+    if (removed) return current ? { kind: "remove", target: current } : null;
+    const node2 = parse2(element, fragment);
+    if (!node2) return null;
+    if (current) return { kind: "replace", target: current, node: node2 };
+    return { kind: "insert", target: element, at: action === "append" ? "beforeend" : "afterbegin", node: node2 };
+  }
+  if (element.getAttribute(OBJECT_ATTRIBUTE) !== fragment.object) return null;
+  if (removed) return { kind: "remove", target: element };
+  const node = action === "replace" ? parse2(element, fragment) : null;
+  if (!node) return null;
+  for (const name of ["id", FRAGMENT_ATTRIBUTE, ACTION_ATTRIBUTE]) {
+    const value = element.getAttribute(name);
+    if (value !== null) node.setAttribute(name, value);
+  }
+  return { kind: "replace", target: element, node };
+}
+function childFor(element, object) {
+  for (const child of Array.from(element.children)) {
+    if (child.getAttribute(OBJECT_ATTRIBUTE) === object) return child;
+  }
+  return null;
+}
+function parse2(near, fragment) {
+  const template = near.ownerDocument.createElement("template");
+  template.innerHTML = fragment.html ?? "";
+  const content = template.content;
+  if (content.childElementCount !== 1) return null;
+  const node = content.firstElementChild;
+  node.setAttribute(OBJECT_ATTRIBUTE, fragment.object);
+  return node;
+}
+function applyFragment(root, event) {
+  const changes = changesFor(root, event);
+  for (const change of changes) {
+    if (change.kind === "remove") change.target.remove();
+    else if (change.kind === "replace") change.target.replaceWith(change.node);
+    else change.target.insertAdjacentElement(change.at, change.node);
+  }
+  return changes.length;
+}
+function watchMarked(client, root, handler, htmx = false) {
+  const names = /* @__PURE__ */ new Set();
+  const scan = (under) => {
+    for (const element of markedElements(under, htmx)) {
+      const name = element.getAttribute(FRAGMENT_ATTRIBUTE);
+      if (!names.has(name)) names.add(name), client.register(name, handler);
+    }
+  };
+  scan(root);
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of Array.from(record.addedNodes)) if (node instanceof Element) scan(node);
+    }
+  }).observe(root, { childList: true, subtree: true });
+}
+function liveFragments(client, root) {
+  watchMarked(client, root, (event) => applyFragment(root, event));
+}
 export {
+  ACTION_ATTRIBUTE,
   COOKIE,
   Channel,
+  FRAGMENT_ATTRIBUTE,
   HEARTBEAT_PROCEDURE,
   HISTORY_PROCEDURE,
+  OBJECT_ATTRIBUTE,
   PRESENCE_PROCEDURE,
   RECONNECT_DEFAULTS,
   Subscription,
   Telegraphy,
   WampError,
+  applyFragment,
   backoffDelay,
   cookieStore,
-  Telegraphy as default
+  Telegraphy as default,
+  fragmentOf,
+  liveFragments
 };

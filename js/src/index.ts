@@ -13,6 +13,15 @@ export {
   type TelegraphyOptions,
   type WebSocketClass,
 } from './client';
+export {
+  ACTION_ATTRIBUTE,
+  applyFragment,
+  FRAGMENT_ATTRIBUTE,
+  fragmentOf,
+  liveFragments,
+  OBJECT_ATTRIBUTE,
+  type Fragment,
+} from './fragments';
 export { COOKIE, cookieStore, type ClientStore } from './identity';
 export type { SocketLike } from './session';
 export {

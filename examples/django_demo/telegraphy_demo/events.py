@@ -18,6 +18,8 @@ class MyEventsModel(BaseEventModel):
     model = MyModel
     # The demo's pages work without signing in: anyone may see MyModel's events.
     public = True
+    # Each change also carries its table row, rendered once: the live rows page shows it.
+    fragment_template = "telegraphy_demo/fragments/my_model_row.html"
 
 
 event = MyEventsModel()

@@ -21,3 +21,8 @@ def test_the_shipped_bundle_defines_the_script_tag_api() -> None:
 def test_the_shipped_bundle_is_the_built_one() -> None:
     assert BUILT.exists(), "js/dist is not built: cd js && npm ci && npm run build"
     assert SHIPPED.read_bytes() == BUILT.read_bytes(), "run `make ship-js` to ship the new build"
+
+
+def test_the_htmx_extension_ships_beside_it() -> None:
+    built, shipped = (p.with_name("telegraphy-htmx.js") for p in (BUILT, SHIPPED))
+    assert shipped.read_bytes() == built.read_bytes(), "run `make ship-js` to ship the new build"

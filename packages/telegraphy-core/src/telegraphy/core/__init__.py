@@ -40,6 +40,20 @@ from ._errors import (
 )
 from ._event import Event, EventRecorder, Sender
 from ._filters import F, canonical_filter, conjoin_filters, filter_text
+from ._fragments import (
+    AUDIENCE_PUBLIC,
+    AUDIENCE_STAFF,
+    AUDIENCES,
+    FRAGMENT_ACTIONS,
+    MAX_FRAGMENT_SIZE,
+    audience_filter,
+    audience_of,
+    fragment_attributes,
+    fragment_envelopes,
+    fragment_problem,
+    object_attribute,
+    with_fragment,
+)
 from ._jsonsafe import to_json_safe
 from ._names import DEFAULT_REALM, DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
 from ._outbox import (
@@ -93,6 +107,9 @@ from ._tokens import (
 )
 
 __all__ = [
+    "AUDIENCES",
+    "AUDIENCE_PUBLIC",
+    "AUDIENCE_STAFF",
     "AppSettings",
     "BULK_BATCH",
     "BULK_ROWS",
@@ -112,8 +129,10 @@ __all__ = [
     "EventError",
     "EventRecorder",
     "F",
+    "FRAGMENT_ACTIONS",
     "FilterError",
     "Grants",
+    "MAX_FRAGMENT_SIZE",
     "MAX_PRESENCE_INFO",
     "MEMBER_JOINED",
     "MEMBER_LEFT",
@@ -151,6 +170,8 @@ __all__ = [
     "TokenError",
     "TransportError",
     "__version__",
+    "audience_filter",
+    "audience_of",
     "batched",
     "bulk_events",
     "bulk_problem",
@@ -164,6 +185,9 @@ __all__ = [
     "envelope_topic",
     "event_topic",
     "filter_text",
+    "fragment_attributes",
+    "fragment_envelopes",
+    "fragment_problem",
     "gateway_mapping",
     "gateway_setting",
     "get_publisher",
@@ -171,6 +195,7 @@ __all__ = [
     "grant_pattern",
     "grants_for",
     "mint_token",
+    "object_attribute",
     "operations_problem",
     "outbox_lag_gauge",
     "page_config",
@@ -190,4 +215,5 @@ __all__ = [
     "validate_event_name",
     "verify_request",
     "websocket_url_setting",
+    "with_fragment",
 ]

@@ -45,6 +45,11 @@ class Definition:
         gateway enforces (`F(customer__id=user.pk)`); None: all of them."""
         return None
 
+    def fragment_filter(self, user: Any) -> F | None:
+        """Which rendering of the event's fragment `user` receives, as a filter ANDed with
+        `filter_for_user` (docs/fragments.rst); None: there is one rendering."""
+        return None
+
 
 def operations_problem(owner: str, operations: Iterable[str] | None) -> str | None:
     """What is wrong with a model event's `operations` (None: nothing), for the adapter to raise."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import EventError, FilterError, TokenError
-from ._filters import F, canonical_filter
+from ._filters import F, canonical_filter, conjoin_filters
 from ._names import DEFAULT_TOPIC_PREFIX, event_topic, validate_event_name
 
 if TYPE_CHECKING:
@@ -179,9 +179,15 @@ def grants_for(
 
 
 def _filter_for(definition: EventDefinition, user: Any) -> F | Mapping[str, Any] | None:
-    """The definition's `filter_for_user(user)`, for the definitions that have one."""
+    """The definition's `filter_for_user(user)`, for the definitions that have one, ANDed with
+    its `fragment_filter(user)` (which fragment audience `user` receives)."""
     hook = getattr(definition, "filter_for_user", None)
-    return hook(user) if callable(hook) else None
+    own = hook(user) if callable(hook) else None
+    audience = getattr(definition, "fragment_filter", None)
+    extra = audience(user) if callable(audience) else None
+    if extra is None or own is None:
+        return own if extra is None else extra
+    return conjoin_filters(canonical_filter(own), canonical_filter(extra))
 
 
 def get_token(

@@ -21,16 +21,22 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
+from django.template.loader import render_to_string
 from django.utils.module_loading import autodiscover_modules
 
 from telegraphy.core import (
+    AUDIENCE_PUBLIC,
     DEFAULT_BATCH_SIZE,
     ChannelDefinition,
     DataBuilder,
     Envelope,
     Event,
+    F,
     Registry,
+    audience_filter,
     bulk_problem,
+    fragment_envelopes,
+    fragment_problem,
     operations_problem,
     serialized,
     serializer_problem,
@@ -87,6 +93,10 @@ class BaseEventModel(Definition):
     bulk: ClassVar[str | None] = None
     """BULK_ROWS or BULK_BATCH: bulk operations through `EventQuerySet` send events."""
     batch_size: ClassVar[int] = DEFAULT_BATCH_SIZE
+    fragment_template: ClassVar[str | None] = None
+    """A template rendered once per audience when the instance changes, sent with the event
+    for the browser to put in place (docs/fragments.rst)."""
+    fragment_audiences: ClassVar[tuple[str, ...]] = (AUDIENCE_PUBLIC,)
     name: str  # set in __init__: the class's own `name`, else "app_label.ModelName"
 
     def __init__(self) -> None:
@@ -101,6 +111,7 @@ class BaseEventModel(Definition):
             operations_problem(cls.__qualname__, self.operations)
             or serializer_problem(cls.__qualname__, cls.serializer_class, cls.fields, cls.exclude)
             or bulk_problem(cls.__qualname__, self, cls.bulk, cls.batch_size)
+            or fragment_problem(cls.__qualname__, cls.fragment_audiences, self.public)
         )
         if problem:
             raise ImproperlyConfigured(problem)
@@ -142,6 +153,35 @@ class BaseEventModel(Definition):
             verbose_name=self.verbose_name or str(instance._meta.verbose_name),
         )
 
+    def envelopes(self, instance: models.Model, event: Event) -> list[Envelope]:
+        """What `event` travels as: itself, or one envelope per audience with its fragment."""
+        if self.fragment_template is None:
+            return [event.envelope()]
+        return fragment_envelopes(
+            event.envelope(),
+            self.fragment_object_id(instance),
+            self.fragment_audiences,
+            partial(self.render_fragment, instance),
+        )
+
+    def render_fragment(self, instance: models.Model, audience: str) -> str:
+        """`fragment_template` for `audience`, with the template engine's autoescaping."""
+        assert self.fragment_template is not None
+        return render_to_string(self.fragment_template, self.fragment_context(instance, audience))
+
+    def fragment_context(self, instance: models.Model, audience: str) -> dict[str, Any]:
+        """The template's context: `object` (and the model's name) and `audience`."""
+        return {"object": instance, str(instance._meta.model_name): instance, "audience": audience}
+
+    def fragment_object_id(self, instance: models.Model) -> str:
+        """Which object a fragment shows (`{% telegraphy_object %}` writes the same)."""
+        return str(instance.pk)
+
+    def fragment_filter(self, user: Any) -> F | None:
+        if self.fragment_template is None:
+            return None
+        return audience_filter(self.fragment_audiences, user)
+
     def register(self) -> BaseEventModel:
         """Start emitting; registering the same class again changes nothing."""
         registered = registry.register(self)
@@ -174,7 +214,8 @@ class BaseEventModel(Definition):
 
         event = self.event(instance, operation)
         if not bulk.collected(self, event):
-            send_after_commit(event.envelope(), using)
+            for envelope in self.envelopes(instance, event):
+                send_after_commit(envelope, using)
 
 
 class BaseChannel(ChannelDefinition):

@@ -163,7 +163,7 @@ def _made(state: TelegraphyState, instances: Iterable[Any], operation: str) -> P
             if not definition.emits(operation):
                 continue
             try:
-                envelope = definition.event(instance, operation).envelope()
+                envelopes = definition.envelopes(instance, definition.event(instance, operation))
             except Exception:
                 # The write matters more than its event: report the event's fault, keep going.
                 logger.exception(
@@ -173,5 +173,5 @@ def _made(state: TelegraphyState, instances: Iterable[Any], operation: str) -> P
                     instance,
                 )
                 continue
-            made.append((state, envelope))
+            made.extend((state, envelope) for envelope in envelopes)
     return made

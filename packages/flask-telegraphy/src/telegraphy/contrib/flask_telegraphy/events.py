@@ -17,19 +17,27 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, ClassVar, Self
 
+from flask import render_template
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
 from telegraphy.core import (
+    AUDIENCE_PUBLIC,
     DEFAULT_BATCH_SIZE,
     ChannelDefinition,
     ConfigurationError,
     DataBuilder,
+    Envelope,
     Event,
+    F,
     Registry,
+    audience_filter,
     bulk_problem,
+    fragment_envelopes,
+    fragment_problem,
     operations_problem,
     serialized,
     serializer_problem,
@@ -81,6 +89,10 @@ class BaseEventModel(Definition):
     bulk: ClassVar[str | None] = None
     """BULK_ROWS or BULK_BATCH: ORM UPDATE, DELETE and INSERT statements send events."""
     batch_size: ClassVar[int] = DEFAULT_BATCH_SIZE
+    fragment_template: ClassVar[str | None] = None
+    """A Jinja template rendered once per audience when an instance changes, sent with the
+    event for the browser to put in place (docs/fragments.rst)."""
+    fragment_audiences: ClassVar[tuple[str, ...]] = (AUDIENCE_PUBLIC,)
     name: str  # set in __init__: the class's own `name`, else default_name(model)
 
     def __init__(self) -> None:
@@ -93,6 +105,7 @@ class BaseEventModel(Definition):
             operations_problem(cls.__qualname__, self.operations)
             or serializer_problem(cls.__qualname__, cls.serializer_class, cls.fields, cls.exclude)
             or bulk_problem(cls.__qualname__, self, cls.bulk, cls.batch_size)
+            or fragment_problem(cls.__qualname__, cls.fragment_audiences, self.public)
         )
         if problem:
             raise ConfigurationError(problem)
@@ -132,6 +145,37 @@ class BaseEventModel(Definition):
             event_type=operation,
             verbose_name=self.verbose_name or default_verbose_name(type(instance)),
         )
+
+    def envelopes(self, instance: Any, event: Event) -> list[Envelope]:
+        """What `event` travels as: itself, or one envelope per audience with its fragment."""
+        if self.fragment_template is None:
+            return [event.envelope()]
+        return fragment_envelopes(
+            event.envelope(),
+            self.fragment_object_id(instance),
+            self.fragment_audiences,
+            partial(self.render_fragment, instance),
+        )
+
+    def render_fragment(self, instance: Any, audience: str) -> str:
+        """`fragment_template` for `audience`, with the app's Jinja autoescaping."""
+        assert self.fragment_template is not None
+        return render_template(self.fragment_template, **self.fragment_context(instance, audience))
+
+    def fragment_context(self, instance: Any, audience: str) -> dict[str, Any]:
+        """The template's context: `object` (and the model's name in snake case) and
+        `audience`."""
+        own = "_".join(default_verbose_name(type(instance)).split())
+        return {"object": instance, own: instance, "audience": audience}
+
+    def fragment_object_id(self, instance: Any) -> str:
+        """Which object a fragment shows (`telegraphy_object()` writes the same)."""
+        return object_id(instance)
+
+    def fragment_filter(self, user: Any) -> F | None:
+        if self.fragment_template is None:
+            return None
+        return audience_filter(self.fragment_audiences, user)
 
     def emits(self, operation: str) -> bool:
         return operation in (self.operations or ())
@@ -175,6 +219,16 @@ def default_verbose_name(model: type[Any]) -> str:
     """ "MyModel" -> "my model", as Django names a model without Meta.verbose_name."""
     words = _WORD.findall(model.__name__) or [model.__name__]
     return " ".join(word if word.isupper() and len(word) > 1 else word.lower() for word in words)
+
+
+def object_id(instance: Any) -> str:
+    """A mapped instance's primary key as text (joined by "-" when composite); any other
+    value as text."""
+    state = inspect(instance, raiseerr=False)
+    if state is None or not hasattr(state, "mapper"):
+        return str(instance)
+    # Read from the instance: a row just inserted has its key before its identity is set.
+    return "-".join(str(part) for part in state.mapper.primary_key_from_instance(instance))
 
 
 def model_events(instance: Any) -> list[BaseEventModel]:

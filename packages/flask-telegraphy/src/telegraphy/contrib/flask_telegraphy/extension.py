@@ -2,7 +2,8 @@
 
 init_app validates the `TELEGRAPHY_*` configuration, keeps the app's state in
 `app.extensions["telegraphy"]`, registers a blueprint (the JS client and the token view), the
-Jinja global `telegraphy_scripts()` and the `flask telegraphy` commands.
+Jinja globals `telegraphy_scripts()`, `telegraphy_fragments()`, `telegraphy_object()` and the
+`flask telegraphy` commands.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from telegraphy.core import (
     Event,
     Sender,
     config_html,
+    fragment_attributes,
+    object_attribute,
     page_config,
     scripts_html,
     to_channel,
@@ -30,7 +33,7 @@ from ._session import defer
 from ._state import EXTENSION, TelegraphyState, get_state
 from ._tokens import flask_login_user, grants, presence_info, token_for, user_id
 from .cli import telegraphy_cli
-from .events import registry
+from .events import object_id, registry
 
 BUNDLE = "telegraphy.min.js"
 STARTED = "_telegraphy_started"  # the request's start time, in `g`
@@ -65,6 +68,8 @@ class Telegraphy:
         request_started.connect(_start_relay, app)
         app.jinja_env.globals["telegraphy_scripts"] = telegraphy_scripts
         app.jinja_env.globals["telegraphy_config"] = telegraphy_config
+        app.jinja_env.globals["telegraphy_fragments"] = telegraphy_fragments
+        app.jinja_env.globals["telegraphy_object"] = telegraphy_object
         app.cli.add_command(telegraphy_cli)
 
     @staticmethod
@@ -134,6 +139,16 @@ def telegraphy_scripts() -> Markup:
     """The JS client, its configuration, and `Telegraphy.configure(...)`."""
     bundle_url = url_for(f"{EXTENSION}.static", filename=BUNDLE)
     return Markup(scripts_html(bundle_url, client_config()))
+
+
+def telegraphy_fragments(name: str, action: str = "append") -> Markup:
+    """Marks an element for the fragments of event `name` (docs/fragments.rst)."""
+    return Markup(fragment_attributes(name, action))  # fragment_attributes escapes
+
+
+def telegraphy_object(instance: Any) -> Markup:
+    """Names the object an element shows: its primary key."""
+    return Markup(object_attribute(object_id(instance)))  # object_attribute escapes
 
 
 def send_event(event: Event, session: AnySession | None = None) -> None:

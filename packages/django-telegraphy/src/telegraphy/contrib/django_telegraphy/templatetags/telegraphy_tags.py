@@ -1,4 +1,5 @@
-"""`{% load telegraphy_tags %}`: `{% telegraphy_scripts %}` and `{% telegraphy_config %}`."""
+"""`{% load telegraphy_tags %}`: `{% telegraphy_scripts %}`, `{% telegraphy_config %}`, and the
+fragment markup: `{% telegraphy_fragments %}`, `{% telegraphy_object %}` (docs/fragments.rst)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from telegraphy.core import config_html, page_config, scripts_html
+from telegraphy.core import (
+    config_html,
+    fragment_attributes,
+    object_attribute,
+    page_config,
+    scripts_html,
+)
 
 from ..conf import get_settings
 from ..events import registry
@@ -43,6 +50,19 @@ def telegraphy_config(context: template.Context) -> SafeString:
 def telegraphy_scripts(context: template.Context) -> SafeString:
     """The JS client from static files, its configuration, and `Telegraphy.configure(...)`."""
     return mark_safe(scripts_html(static(BUNDLE), _config(context)))  # scripts_html escapes
+
+
+@register.simple_tag
+def telegraphy_fragments(name: str, action: str = "append") -> SafeString:
+    """Marks an element for the fragments of event `name`: `<tbody {% telegraphy_fragments
+    "shop.Order" "prepend" %}>`."""
+    return mark_safe(fragment_attributes(name, action))  # fragment_attributes escapes
+
+
+@register.simple_tag
+def telegraphy_object(instance: Any) -> SafeString:
+    """Names the object an element shows: `<tr {% telegraphy_object order %}>`."""
+    return mark_safe(object_attribute(getattr(instance, "pk", instance)))  # escaped
 
 
 def _config(context: template.Context) -> dict[str, Any]:
