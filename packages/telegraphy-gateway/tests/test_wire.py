@@ -11,6 +11,8 @@ import cbor2
 import msgpack
 import pytest
 from autobahn.wamp.exception import ProtocolError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telegraphy.gateway.wire import CODECS, MAX_DEPTH, NotPortable, check_portable
 
@@ -82,3 +84,32 @@ def test_nesting_is_bounded() -> None:
         deep = [deep]
     with pytest.raises(NotPortable, match="nested deeper"):
         check_portable(deep)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    subscription=st.integers(1, 2**53),
+    publication=st.integers(1, 2**53),
+    details=st.dictionaries(st.sampled_from(["offset", "epoch", "topic"]), json_values),
+    args=st.lists(json_values, max_size=3),
+    kwargs=st.dictionaries(st.text(max_size=8), json_values, max_size=3),
+)
+def test_an_event_serialized_once_frames_each_subscription_as_a_whole_serialization_would(
+    subscription: int, publication: int, details: dict[str, Any], args: list[Any],
+    kwargs: dict[str, Any],
+) -> None:  # fmt: skip
+    message: list[Any] = [36, subscription, publication, details, args]
+    if kwargs:
+        message.append(kwargs)
+    for codec in CODECS.values():
+        frames = codec.event_frames(message)
+        assert frames.frame(subscription) == codec.frame_raw(message), codec.name

@@ -6,6 +6,7 @@ message, so an EVENT fanned out to many subscribers is serialized and framed onc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import cbor2
@@ -57,6 +58,18 @@ class Codec:
         payload = self._objects.serialize(message)
         return PreparedMessage(payload, self.binary, False, True).payloadHybi
 
+    def event_frames(self, message: Raw) -> EventFrames:
+        """`message` (an EVENT) serialized once, for frames that differ only by their
+        subscription id (its second element)."""
+        return EventFrames(self, message)
+
+    def serialize(self, message: Raw) -> bytes:
+        payload: bytes = self._objects.serialize(message)
+        return payload
+
+    def frame_payload(self, payload: bytes) -> bytes:
+        return PreparedMessage(payload, self.binary, False, True).payloadHybi
+
     def decode(self, payload: bytes, binary: bool) -> list[tuple[wamp.Message, Raw]]:
         """Parse one WebSocket message into WAMP messages, each with its raw list.
 
@@ -105,6 +118,46 @@ class Codec:
 # The byte marks let the usual message skip the walk.
 _UNDEFINED_MARKS = {"msgpack": b"\xd4\x00\x00", "cbor": b"\xf7"}
 _MSGPACK_UNDEFINED = msgpack.ExtType(0, b"\x00")
+
+
+# How each serializer writes the start of [36, 0, ...] (an EVENT with subscription id 0): the
+# bytes before the id, and the id's own bytes. The id is spliced in between.
+_EVENT_HEADS: dict[str, tuple[int, bytes]] = {
+    "json": (len(b"[36,"), b"0"),
+    "msgpack": (2, b"\x00"),  # fixarray, 36 as a positive fixint, then 0
+    "cbor": (3, b"\x00"),  # array, 36 as 0x18 0x24, then 0
+}
+_INTEGERS: dict[str, Callable[[int], bytes]] = {
+    "json": lambda n: str(n).encode(),
+    "msgpack": lambda n: msgpack.packb(n),
+    "cbor": lambda n: cbor2.dumps(n),
+}
+
+
+class EventFrames:
+    """An EVENT serialized once, and framed for each subscription with its id spliced into
+    the serialized bytes: subscriptions that differ only by id (filters that let the same
+    publication through) cost one serialization, not one each."""
+
+    __slots__ = ("_codec", "_head", "_integer", "_message", "_tail")
+
+    def __init__(self, codec: Codec, message: Raw) -> None:
+        self._codec = codec
+        self._message = message
+        payload = codec.serialize([message[0], 0, *message[2:]])
+        split, zero = _EVENT_HEADS.get(codec.name, (0, b""))
+        if zero and payload[split : split + len(zero)] == zero:
+            self._head, self._tail = payload[:split], payload[split + len(zero) :]
+            self._integer: Callable[[int], bytes] | None = _INTEGERS[codec.name]
+        else:  # a serializer writing otherwise: serialize each frame whole
+            self._head = self._tail = b""
+            self._integer = None
+
+    def frame(self, subscription_id: int) -> bytes:
+        if self._integer is None:
+            return self._codec.frame_raw([self._message[0], subscription_id, *self._message[2:]])
+        payload = self._head + self._integer(subscription_id) + self._tail
+        return self._codec.frame_payload(payload)
 
 
 def _is_undefined(value: Any) -> bool:
