@@ -1,5 +1,6 @@
 """Draws results/history.json or results/storm.json as a PNG: one panel per entry of its
-"panels", a bar per figure (the median) with the range over the repeats as an error bar.
+"panels", a bar per figure (the median) with the range over the repeats as an error bar;
+results/soak.json (its "samples") as memory, latency and deliveries against time.
 
 Runs in bench/.venv-crossbar (where matplotlib is installed):
     python chart_groups.py RESULTS.json OUTPUT.png
@@ -38,7 +39,46 @@ def _panel(axes: Any, panel: dict[str, Any], figures: dict[str, Any]) -> None:
         axes.set_xlabel(panel["note"], fontsize=9)
 
 
+def _draw_series(results: dict[str, Any], output: Path) -> None:
+    """A soak's samples against time: memory, latency, deliveries (results/soak.json)."""
+    samples = results["samples"]
+    t = [x["t_s"] for x in samples]
+    fig, (memory, latency, rate) = plt.subplots(3, 1, figsize=(10, 11), sharex=True)
+    memory.plot(t, [x["rss_mib"] for x in samples], color="#2a7ab0")
+    memory.set_ylabel("RSS (MiB)")
+    memory.set_ylim(bottom=0)
+    memory.set_title("Gateway memory (resident set)", fontsize=10)
+    for key, colour in (("latency_p50_ms", "#2a7ab0"), ("latency_p99_ms", "#c07030")):
+        values = [float("nan") if x[key] is None else x[key] for x in samples]  # none observed
+        latency.plot(t, values, color=colour, label=key.split("_")[1])
+    latency.set_ylabel("ms")
+    latency.set_ylim(bottom=0)
+    latency.legend()
+    latency.set_title(
+        "Delivery latency per interval (gateway: publication accepted to frames written)",
+        fontsize=10,
+    )
+    rate.plot(t, [x["deliveries_per_s"] for x in samples], color="#5a9a40")
+    rate.set_ylabel("events/s")
+    rate.set_ylim(bottom=0)
+    rate.set_xlabel("seconds since the sessions were connected")
+    rate.set_title("Events delivered per second", fontsize=10)
+    s, e2e = results["settings"], results["end_to_end"]
+    fig.suptitle(
+        f"{results['title']} ({results['mode']} run, telegraphy-gateway "
+        f"{results['gateway_version']})\n{results['sessions']} sessions, "
+        f"{s['publish_rate']:g} publications/s to all; end to end over the run: "
+        f"p50 {e2e.get('latency_p50_ms', '?')} ms, p99 {e2e.get('latency_p99_ms', '?')} ms",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    fig.savefig(output, dpi=100)
+
+
 def draw(results: dict[str, Any], output: Path) -> None:
+    if "samples" in results:
+        _draw_series(results, output)
+        return
     panels = results["panels"]
     columns = min(len(panels), _COLUMNS)
     rows = -(-len(panels) // columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from .scenarios import Measurement
 from .settings import FULL, QUICK, BenchSettings
 
 ROUTER_NAMES = ("telegraphy", "crossbar")
-GROUPS = ("gateway", "publisher", "django", "history", "storm", "scale", "filters")
+GROUPS = ("gateway", "publisher", "django", "history", "storm", "scale", "filters", "soak", "fuzz")
 GATEWAY = REPO_DIR / ".venv" / "bin" / "telegraphy-gateway"
 RESULTS_DIR = BENCH_DIR / "results"
 
@@ -43,8 +44,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "(telegraphy-core's publisher into the gateway), django (model save cost and "
         "save-to-subscriber latency), history (fan-out cost of history: memory/SQLite "
         "engines), storm (reconnect storm after a restart, with and without recovery), "
-        "filters (fan-out cost of subscription filters, in process); "
-        "default: all",
+        "filters (fan-out cost of subscription filters, in process), soak (10,000 sessions "
+        "for 10 minutes under a steady stream: memory and latency over time), fuzz (the "
+        "gateway's fuzz test with many more examples); default: all",
     )
     args = parser.parse_args(argv)
     args.groups = [name.strip() for name in args.groups.split(",") if name.strip()]
@@ -125,11 +127,16 @@ def run(args: argparse.Namespace) -> int:
         failed |= run_scale(args)
     if "filters" in args.groups:
         failed |= run_filters(args)
+    if "soak" in args.groups:
+        failed |= run_soak(args)
+    if "fuzz" in args.groups:
+        failed |= run_fuzz(args)
     return failed
 
 
 def _draw_group_chart(results_path: Path) -> None:
-    """The chart of a history or storm results file, drawn in the tools environment."""
+    """The chart of a history, storm, scale or soak results file, drawn in the tools
+    environment."""
     ensure_tools_venv()
     script = Path(__file__).with_name("chart_groups.py")
     chart_path = results_path.with_suffix(".png")
@@ -167,6 +174,33 @@ def run_scale(args: argparse.Namespace) -> int:
     scale.run(GATEWAY, args.output_dir, quick=args.quick)
     _draw_group_chart(args.output_dir / "scale.json")
     return 0
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    from . import soak  # reads /metrics with prometheus_client, from the root .venv
+
+    if not GATEWAY.exists():
+        raise BenchError(f"{GATEWAY} is missing: the soak group needs telegraphy-gateway")
+    soak.run(GATEWAY, args.output_dir, quick=args.quick)
+    _draw_group_chart(args.output_dir / "soak.json")
+    return 0
+
+
+FUZZ_EXAMPLES = {False: 5000, True: 500}  # per serializer and state; the test's default is 60
+FUZZ_TEST = REPO_DIR / "packages" / "telegraphy-gateway" / "tests" / "test_fuzz.py"
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    """The gateway's fuzz test (hypothesis) with many more examples; its outcome is the test's."""
+    examples = FUZZ_EXAMPLES[args.quick]
+    print(f"bench: fuzz: {examples} examples per case", flush=True)
+    command = [sys.executable, "-m", "pytest", str(FUZZ_TEST), "-q", "-p", "no:cacheprovider"]
+    env = {**os.environ, "TELEGRAPHY_FUZZ_EXAMPLES": str(examples)}
+    started = time.monotonic()
+    outcome = subprocess.run(command, cwd=REPO_DIR, env=env, check=False)
+    print(f"bench: fuzz: {'passed' if outcome.returncode == 0 else 'FAILED'} in "
+          f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
+    return 0 if outcome.returncode == 0 else 1
 
 
 def run_filters(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import decimal
 import http.client
 import json
 import math
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,8 +42,9 @@ ROLES = {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}
 PROBE = 2**53 - 1
 """The request id of the CALL sent after each generated message (generated ids stay below)."""
 STATES = ("fresh", "challenged", "anonymous", "backend")
-EXAMPLES = 60
-"""Per serializer: about two seconds each on a laptop; `make bench` is for longer runs."""
+EXAMPLES = int(os.environ.get("TELEGRAPHY_FUZZ_EXAMPLES", "60"))
+"""Per serializer: about two seconds each on a laptop; `make bench` (group fuzz) sets
+TELEGRAPHY_FUZZ_EXAMPLES for a longer run."""
 
 CONFIG = (
     f'secret = "{SECRET}"\n'

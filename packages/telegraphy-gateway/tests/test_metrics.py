@@ -20,6 +20,7 @@ from ticket_peers import SECRET
 
 from conftest import BACKEND_ID, BACKEND_SECRET, config_with_limits, module_gateway, start_gateway
 from gateway_harness import GatewayProcess, Inbox, join, left
+from raw_wamp import JSON, MSGPACK, SUBSCRIBE, SUBSCRIBED, WampPeer, raw_join
 from telegraphy.gateway import ConfigError, config_from_mapping, load_config
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -91,6 +92,70 @@ async def test_metrics_move_as_sessions_join_and_events_flow(gateway: GatewayPro
     after = samples(gateway.port)
     assert value(after, "telegraphy_sessions", authrole="backend") == 0
     assert value(after, sent) >= value(during, sent)  # a closed connection's count is kept
+
+
+DELIVERED_TOPIC = "telegraphy.event.metrics.Delivered"
+
+
+def frame_size(payload: str | bytes) -> int:
+    """The bytes of the unmasked WebSocket frame that carried `payload` (under 64 KiB)."""
+    size = len(payload.encode() if isinstance(payload, str) else payload)
+    return size + (2 if size < 126 else 4)
+
+
+async def subscribed(url: str, protocol: str, options: dict[str, Any] | None = None) -> WampPeer:
+    peer = await raw_join(url, backend=True, protocol=protocol)
+    answer = await peer.request(SUBSCRIBE, 1, options or {}, DELIVERED_TOPIC)
+    assert answer[0] == SUBSCRIBED, answer
+    return peer
+
+
+@pytest_twisted.ensureDeferred
+async def test_deliveries_bytes_latency_and_recoveries_are_counted(
+    gateway: GatewayProcess,
+) -> None:
+    before = samples(gateway.port)
+    peers = {
+        JSON: await subscribed(gateway.url, JSON),
+        MSGPACK: await subscribed(gateway.url, MSGPACK),
+    }
+    for n in range(3):
+        assert post(gateway.port, "/ingress/event", event(n, "metrics.Delivered"))[0] == 200
+    sizes = {protocol: 0 for protocol in peers}
+    epoch = ""
+    for protocol, peer in peers.items():
+        for _ in range(3):
+            payload = await peer.raw.receive()
+            sizes[protocol] += frame_size(payload)
+            if protocol == JSON:
+                epoch = json.loads(payload)[3]["epoch"]
+    recovering = {"positions": {DELIVERED_TOPIC: {"offset": 1, "epoch": "not-the-epoch"}}}
+    gap = await subscribed(gateway.url, JSON, {"recover": recovering})
+    assert (await gap.receive())[3]["recovery"][0]["gap"] == "epoch_changed"
+    position = {"offset": 0, "epoch": epoch}
+    replay = await subscribed(
+        gateway.url, JSON, {"recover": {"positions": {DELIVERED_TOPIC: position}}}
+    )
+    replayed = [await replay.receive() for _ in range(4)]
+    assert replayed[3][3]["recovery"][0]["recovered"] == 3
+
+    after = samples(gateway.port)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("telegraphy_events_delivered_total") == 6
+    assert moved("telegraphy_event_bytes_sent_total", serializer="json") == sizes[JSON]
+    assert moved("telegraphy_event_bytes_sent_total", serializer="msgpack") == sizes[MSGPACK]
+    assert moved("telegraphy_delivery_latency_seconds_count") == 3
+    assert moved("telegraphy_delivery_latency_seconds_bucket", le="+Inf") == 3
+    assert 0 < moved("telegraphy_delivery_latency_seconds_sum") < 3 * 2.5
+    assert moved("telegraphy_recoveries_total") == 2
+    assert moved("telegraphy_recovered_events_total") == 3
+    assert moved("telegraphy_recovery_gaps_total", reason="epoch_changed") == 1
+    assert moved("telegraphy_recovery_gaps_total", reason="too_old") == 0
+    for peer in (*peers.values(), gap, replay):
+        await peer.leave()
 
 
 def test_refusals_are_counted_by_reason(gateway: GatewayProcess) -> None:

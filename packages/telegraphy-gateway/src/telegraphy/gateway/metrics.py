@@ -8,13 +8,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from .router.tally import DeliveryTally
     from .server import Gateway
 
-ENDPOINTS = ("ws", "health", "ready", "ingress", "metrics")
+ENDPOINTS = ("ws", "health", "ready", "ingress", "metrics", "stats")
 """The first path segments counted by name; any other is counted as "other" (so a scanner
 cannot grow the number of series)."""
 
@@ -91,6 +97,7 @@ class _GatewayState(Collector):
         publications.add_metric(["ingress"], self._metrics.ingress_events)
         publications.add_metric(["wamp"], websocket.publications_received)
         yield publications
+        yield from _deliveries(realm.broker.tally)
         yield GaugeMetricFamily(
             "telegraphy_websocket_connections",
             "Open WebSocket connections.",
@@ -126,3 +133,46 @@ class _GatewayState(Collector):
             "1 while /ready answers 200 (accepting, engine able to keep publications), else 0.",
             value=0 if gateway.readiness() else 1,
         )
+
+
+def _deliveries(tally: DeliveryTally) -> Iterator[Metric]:
+    yield CounterMetricFamily(
+        "telegraphy_events_delivered",
+        "EVENTs of publications written to subscribers (one per subscriber reached; replays "
+        "are counted by telegraphy_recovered_events).",
+        value=tally.deliveries,
+    )
+    sent = CounterMetricFamily(
+        "telegraphy_event_bytes_sent",
+        "Bytes of the WebSocket frames of those EVENTs, by serializer.",
+        labels=["serializer"],
+    )
+    for serializer, count in sorted(tally.bytes_out.items()):
+        sent.add_metric([serializer], count)
+    yield sent
+    yield HistogramMetricFamily(
+        "telegraphy_delivery_latency_seconds",
+        "Seconds from a publication accepted (given its position) to its EVENT frames all "
+        "written to the subscribers' connections, per publication with subscribers.",
+        buckets=tally.latency_buckets(),
+        sum_value=tally.latency_sum,
+    )
+    yield CounterMetricFamily(
+        "telegraphy_recoveries",
+        "Recovery requests answered (one per subscription asking to recover).",
+        value=tally.recoveries,
+    )
+    yield CounterMetricFamily(
+        "telegraphy_recovered_events",
+        "Events replayed from history to recovering subscribers.",
+        value=tally.recovered,
+    )
+    gaps = CounterMetricFamily(
+        "telegraphy_recovery_gaps",
+        "Topics a recovering subscriber could not be given in full, by reason (too_old, "
+        "too_many, epoch_changed, invalid_position, unavailable).",
+        labels=["reason"],
+    )
+    for reason, count in sorted(tally.gaps.items()):
+        gaps.add_metric([reason], count)
+    yield gaps

@@ -66,7 +66,11 @@ class Reloader:
             tls = config.tls if self._gateway.tls is not None else None
             certificate = None if tls is None else Certificate(tls)
         except ConfigError as e:
-            log.error("configuration not reloaded, the running one is kept: {error}", error=str(e))
+            log.error(
+                "configuration not reloaded, the running one is kept: {error}",
+                error=str(e),
+                event="config.not_reloaded",
+            )
             return
         self._gateway.reconfigure(config, certificate)
         self._set_log_level(config.log_level)  # this reload's own lines obey the new level
@@ -74,12 +78,18 @@ class Reloader:
             log.warn(
                 "configuration: {key} changed, but takes a restart; the running value is kept",
                 key=name,
+                event="config.needs_restart",
             )
         log.info(
             "configuration reloaded: {changes}",
             changes=", ".join(changed) + " changed" if changed else "nothing to apply changed",
             changed=changed,
             needs_restart=restart,
+            event="config.reloaded",
         )
         if certificate is not None:
-            log.info("TLS certificate reloaded: {certificate}", certificate=certificate.describe())
+            log.info(
+                "TLS certificate reloaded: {certificate}",
+                certificate=certificate.describe(),
+                event="tls.reloaded",
+            )

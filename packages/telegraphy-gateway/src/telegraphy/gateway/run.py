@@ -24,6 +24,7 @@ from twisted.logger import (
 
 from .config import GatewayConfig
 from .errors import GatewayError
+from .logs import EventNames
 from .reload import Reloader
 from .server import Gateway
 from .transport.limits import AcceptErrorLog
@@ -78,7 +79,7 @@ def tune_garbage_collection() -> None:
 def start_logging(level: str, form: str) -> LogLevelFilterPredicate:
     """Log to stdout in `form`, from `level` up; the filter returned can change the level."""
     observer = (
-        jsonFileLogObserver(sys.stdout, recordSeparator="")
+        EventNames(jsonFileLogObserver(sys.stdout, recordSeparator=""))
         if form == "json"
         else textFileLogObserver(sys.stdout)
     )

@@ -80,11 +80,16 @@ class Gateway:
             scheme="ws" if self.tls is None else "wss",
             host=address.host,
             port=address.port,
+            event="gateway.started",
         )
         if self.tls is not None:
-            log.info("TLS certificate: {certificate}", certificate=self.tls.certificate.describe())
-        log.info("{ingress}", ingress=ingress_state(self.config))
-        log.info("engine: {engine}", engine=engine_state(self.engine))
+            log.info(
+                "TLS certificate: {certificate}",
+                certificate=self.tls.certificate.describe(),
+                event="tls.certificate",
+            )
+        log.info("{ingress}", ingress=ingress_state(self.config), event="ingress.configured")
+        log.info("engine: {engine}", engine=engine_state(self.engine), event="engine.configured")
         self.engine.start()
         if self.redis_ingress is not None:
             self.redis_ingress.start(reactor)
@@ -128,6 +133,7 @@ class Gateway:
             "shutting down: {sessions} sessions, {calls} calls in flight",
             sessions=len(self.realm.sessions),
             calls=self.realm.dealer.in_flight(),
+            event="gateway.stopping",
         )
         self.accepting = False
         if self.redis_ingress is not None:
@@ -143,7 +149,7 @@ class Gateway:
         for connection in list(self.websocket.connections):
             connection.abort()
         yield self.engine.stop()
-        log.info("telegraphy-gateway stopped")
+        log.info("telegraphy-gateway stopped", event="gateway.stopped")
 
     def _wait(self, done: Any, timeout: float) -> defer.Deferred[None]:
         """Fire when `done()` is true or `timeout` seconds have passed."""

@@ -97,6 +97,7 @@ class Session:
             authid=self.authid,
             reason=reason,
             message=message,
+            event="session.aborted",
         )
         self.send(wamp.Abort(reason, message))
         self._close(1000, reason)
@@ -105,17 +106,22 @@ class Session:
         """Router-initiated close (shutdown): GOODBYE, then wait for the peer's GOODBYE."""
         if self.state == State.ESTABLISHED:
             self.send(wamp.Goodbye(reason, message))
-            self.realm.detach(self)
+            self._detach()
             self.state = State.SHUTTING_DOWN
 
     def kill(self, code: int, message: str) -> None:
         """Cut a session whose peer cannot keep up (its transport has written the ABORT)."""
-        log.warn("closing session {session}: {message}", session=self.id, message=message)
+        log.warn(
+            "closing session {session}: {message}",
+            session=self.id,
+            message=message,
+            event="session.cut",
+        )
         self._close(code, message)
 
     def _close(self, code: int, reason: str) -> None:
         if self.state == State.ESTABLISHED:
-            self.realm.detach(self)
+            self._detach()
         self.state = State.CLOSED
         self.transport.close(code, reason)
 
@@ -150,7 +156,7 @@ class Session:
 
     def on_transport_closed(self) -> None:
         if self.state == State.ESTABLISHED:
-            self.realm.detach(self)
+            self._detach()
         self.state = State.CLOSED
 
     def _dispatch(self, message: wamp.Message, raw: Raw) -> None:
@@ -188,6 +194,7 @@ class Session:
                 topic=message.topic,
                 session=self.id,
                 error=str(error),
+                event="publication.refused",
             )
             return
         self.send(wamp.Error(message.MESSAGE_TYPE, message.request, error.uri, args=[str(error)]))
@@ -235,7 +242,12 @@ class Session:
 
     def _on_auth_failed(self, failure: Failure) -> None:
         """The engine could not answer (a shared engine unreachable): the client may retry."""
-        log.failure("authentication of session {session} failed", failure, session=self.id)
+        log.failure(
+            "authentication of session {session} failed",
+            failure,
+            session=self.id,
+            event="session.auth_failed",
+        )
         if self.state == State.AUTHENTICATING:
             self.abort(UNAVAILABLE, "cannot authenticate now; try again later")
 
@@ -271,6 +283,18 @@ class Session:
         for subscription, request in recoveries:
             self.realm.broker.recover(self, subscription, request)
         self.realm.attach(self)
+        log.debug(
+            "session {session} joined as {authid} ({authrole}, {authmethod})",
+            session=self.id,
+            authid=self.authid,
+            authrole=self.authrole,
+            authmethod=self.authmethod,
+            event="session.joined",
+        )
+
+    def _detach(self) -> None:
+        self.realm.detach(self)
+        log.debug("session {session} left", session=self.id, event="session.left")
 
     # -- introspection ---------------------------------------------------------------------
 

@@ -81,6 +81,7 @@ class PresenceWebhooks:
                     name=event["name"],
                     channel=channel,
                     n=len(self._queue),
+                    event="webhook.dropped",
                 )
                 self.dropped += 1
                 continue
@@ -127,6 +128,7 @@ class PresenceWebhooks:
                 a=self._failures,
                 url=self._url,
                 why=failure.getErrorMessage(),
+                event="webhook.dropped",
             )
             for _ in batch:
                 self._queue.popleft()
@@ -140,6 +142,7 @@ class PresenceWebhooks:
             url=self._url,
             why=failure.getErrorMessage(),
             s=delay,
+            event="webhook.retrying",
         )
         self._next(delay)
 

@@ -416,7 +416,11 @@ class RedisStreams:
         if problem is not None:
             return defer.fail(EngineUnavailable(problem))
         if self._pending >= self.max_pending:
-            log.warn("refusing a publication: {n} are waiting for Redis", n=self._pending)
+            log.warn(
+                "refusing a publication: {n} are waiting for Redis",
+                n=self._pending,
+                event="engine.overloaded",
+            )
             return defer.fail(EngineUnavailable("Redis is slow; try again later"))
         self._pending += 1
         policy = self._policy(draft.topic)
@@ -480,18 +484,26 @@ class RedisStreams:
             [self._channel, self.control_channel, self.presence_channel]
         )
         subscribed.addCallback(lambda _: self._listening())
-        subscribed.addErrback(lambda f: log.failure("cannot subscribe to Redis", f))
+        subscribed.addErrback(
+            lambda f: log.failure("cannot subscribe to Redis", f, event="redis.subscribe_failed")
+        )
 
     def _listening(self) -> None:
         lost_at, self._lost_at = self._lost_at, None
         self.listening = True
-        log.info("listening to Redis at {address}", address=self._redis.address)
+        log.info(
+            "listening to Redis at {address}", address=self._redis.address, event="redis.listening"
+        )
         if lost_at is not None:
             self._catch_up_since(lost_at)
 
     def unsubscribed(self) -> None:
         if self.listening:
-            log.warn("lost the subscription to Redis at {a}; reconnecting", a=self._redis.address)
+            log.warn(
+                "lost the subscription to Redis at {a}; reconnecting",
+                a=self._redis.address,
+                event="redis.reconnecting",
+            )
             self.listening = False
             self._lost_at = self._clock()
         elif self._lost_at is None:
@@ -511,7 +523,10 @@ class RedisStreams:
                 float(stamp),
             )
         except Exception:  # a message not written by this engine: say so, deliver nothing
-            log.failure("ignoring a message on the Redis channel that is not a publication")
+            log.failure(
+                "ignoring a message on the Redis channel that is not a publication",
+                event="redis.bad_message",
+            )
             return
         self._arrived(entry)
 
@@ -561,7 +576,11 @@ class RedisStreams:
                     self._hand_over(entry)  # what history no longer had stays missing
 
         read.addCallback(fill)
-        read.addErrback(lambda f: log.failure("cannot fill a gap on {topic}", f, topic=topic))
+        read.addErrback(
+            lambda f: log.failure(
+                "cannot fill a gap on {topic}", f, topic=topic, event="redis.gap_fill_failed"
+            )
+        )
         read.addBoth(drain)
 
     def _catch_up_since(self, lost_at: float) -> None:
@@ -580,7 +599,11 @@ class RedisStreams:
                     self._fill(topic, last, None)
 
         found.addCallback(fill)
-        found.addErrback(lambda f: log.failure("cannot catch up after reconnecting", f))
+        found.addErrback(
+            lambda f: log.failure(
+                "cannot catch up after reconnecting", f, event="redis.catch_up_failed"
+            )
+        )
 
     def _reached(self, topic: str, position: Position) -> Deferred[None]:
         """Fires once this process delivered `position` on `topic` (or after CATCH_UP_WAIT)."""
@@ -604,6 +627,7 @@ class RedisStreams:
                     topic=topic,
                     offset=waiter.position.offset,
                     s=CATCH_UP_WAIT,
+                    event="redis.publication_late",
                 )
                 waiter.deferred.callback(None)
             if not waiters:
@@ -721,7 +745,12 @@ class RedisStreams:
             if epoch and topic not in self._delivered:
                 self._known[topic] = Position(int(top), _text(epoch))
 
-        read.addCallbacks(known, lambda f: log.failure("cannot read the top of {t}", f, t=topic))
+        read.addCallbacks(
+            known,
+            lambda f: log.failure(
+                "cannot read the top of {t}", f, t=topic, event="redis.top_read_failed"
+            ),
+        )
 
     def problem(self) -> str | None:
         if not self._redis.connected:
@@ -769,7 +798,11 @@ class RedisClientStore:
             [self._channel],
             [self._me + b" " + client_id.encode()],
         )
-        told.addErrback(lambda f: log.failure("cannot announce client {c}", f, c=client_id))
+        told.addErrback(
+            lambda f: log.failure(
+                "cannot announce client {c}", f, c=client_id, event="redis.client_announce_failed"
+            )
+        )
 
     def bind_taken(self, taken: Callable[[str], None]) -> None:
         self._taken = taken
@@ -800,7 +833,12 @@ class RedisClientStore:
             [json.dumps(record_to_json(record)).encode(), str(ttl_ms).encode()],
         )
         written.addErrback(
-            lambda f: log.failure("cannot keep client record {c}", f, c=record.client_id)
+            lambda f: log.failure(
+                "cannot keep client record {c}",
+                f,
+                c=record.client_id,
+                event="redis.client_record_failed",
+            )
         )
 
 

@@ -96,7 +96,11 @@ class RedisIngress:
                 if not self._running:
                     return
                 if not isinstance(e, EngineUnavailable | txredisapi.ConnectionError):
-                    log.failure("reading the Redis ingress stream failed", Failure())
+                    log.failure(
+                        "reading the Redis ingress stream failed",
+                        Failure(),
+                        event="redis_ingress.read_failed",
+                    )
                 self._backlog = True
                 await task.deferLater(self._reactor, RETRY)
 
@@ -166,6 +170,7 @@ class RedisIngress:
             entry=_text(entry_id),
             code=error.code,
             message=str(error),
+            event="redis_ingress.refused",
         )
         await self._redis.execute_command(
             "XADD", self._refused, "MAXLEN", "~", str(REFUSED_KEEP).encode(), "*",
@@ -190,7 +195,11 @@ class RedisIngress:
 
         def taken(reply: Any) -> None:
             if reply and reply[1]:
-                log.info("claimed {n} Redis ingress entries of a gateway gone", n=len(reply[1]))
+                log.info(
+                    "claimed {n} Redis ingress entries of a gateway gone",
+                    n=len(reply[1]),
+                    event="redis_ingress.claimed",
+                )
                 self._backlog = True  # they are this consumer's now: read them
 
         claimed.addCallbacks(taken, lambda f: None)

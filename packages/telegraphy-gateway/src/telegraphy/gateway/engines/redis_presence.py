@@ -130,7 +130,11 @@ class RedisPresence:
             [self._key(b"pr:", name), self._key(b"ph:", name), self._held_key(), self._gateways],
             [client_id.encode(), text, self._me, name, self.channel],
         )
-        ran.addErrback(lambda f: log.failure("cannot join {c} to {t}", f, c=client_id, t=topic))
+        ran.addErrback(
+            lambda f: log.failure(
+                "cannot join {c} to {t}", f, c=client_id, t=topic, event="presence.join_failed"
+            )
+        )
 
     def leave(self, topic: str, client_id: str) -> None:
         self._held.pop((topic, client_id), None)
@@ -140,7 +144,11 @@ class RedisPresence:
             [self._key(b"pr:", name), self._key(b"ph:", name), self._held_key()],
             [client_id.encode(), self._me, name, self.channel],
         )
-        ran.addErrback(lambda f: log.failure("cannot leave {c} from {t}", f, c=client_id, t=topic))
+        ran.addErrback(
+            lambda f: log.failure(
+                "cannot leave {c} from {t}", f, c=client_id, t=topic, event="presence.leave_failed"
+            )
+        )
 
     def members(self, topic: str) -> Deferred[list[Member]]:
         found = self._redis.run(
@@ -156,7 +164,10 @@ class RedisPresence:
                 kind.decode(), topic.decode(), _member(text), int(count), origin == self._me
             )
         except Exception:  # a message not written by this engine: say so, tell nobody
-            log.failure("ignoring a message on the Redis presence channel that is not a change")
+            log.failure(
+                "ignoring a message on the Redis presence channel that is not a change",
+                event="presence.bad_message",
+            )
             return
         self._changed(change)
 
@@ -166,12 +177,19 @@ class RedisPresence:
             [self._gateways, self._prefix + b"pswept:" + self._me],
             [self._me, repr(self._timeout).encode(), self._prefix, self.channel],
         )
-        ran.addCallbacks(self._beaten, lambda f: log.warn("presence heartbeat: {e}", e=f.value))
+        ran.addCallbacks(
+            self._beaten,
+            lambda f: log.warn(
+                "presence heartbeat: {e}", e=f.value, event="presence.heartbeat_failed"
+            ),
+        )
 
     def _beaten(self, swept: Any) -> None:
         if int(swept) and self._held:
             log.warn(
-                "this gateway was taken for dead; joining its {n} members again", n=len(self._held)
+                "this gateway was taken for dead; joining its {n} members again",
+                n=len(self._held),
+                event="presence.rejoining",
             )
             for (topic, client_id), text in list(self._held.items()):
                 self._join(topic, client_id, text)

@@ -154,6 +154,7 @@ def _log_failure(error: BaseException) -> None:
         "the SQLite engine cannot write ({error}); publications are refused until the gateway "
         "restarts",
         error=str(error),
+        event="engine.unavailable",
     )
 
 

@@ -9,8 +9,8 @@ each distinct filter is evaluated once per publication (router/filters.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as wamp
@@ -27,11 +27,13 @@ from ..errors import (
     NotAuthorized,
     WampError,
 )
-from ..wire import Codec, NotPortable, Raw, check_portable
+from ..wire import Codec, EventFrames, NotPortable, Raw, check_portable
 from .delivery import event_message, publisher_of, receiver_filter
 from .filters import Compiler, Filter, asked, document, own_filter
 from .ids import publication_id, unique_id
 from .recovery import Recovery, Request, parse_request
+from .subscription import Subscription
+from .tally import DeliveryTally
 from .uri import RESERVED, Pattern, validate_pattern, wildcard_matches
 
 if TYPE_CHECKING:
@@ -40,67 +42,13 @@ if TYPE_CHECKING:
 
 _MATCH_CACHE_SIZE = 10_000
 
-Sender = Callable[[bytes], None]
-
-
-class Subscription:
-    __slots__ = ("created", "filter", "id", "members", "pattern")
-
-    def __init__(self, subscription_id: int, pattern: Pattern, filter: Filter | None) -> None:
-        self.id = subscription_id
-        self.pattern = pattern
-        self.filter = filter
-        self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        # codec -> {session: its transport's send_frame}: one frame per codec per event.
-        self.members: dict[Codec, dict[Session, Sender]] = {}
-
-    def add(self, session: Session) -> None:
-        self.members.setdefault(session.codec, {})[session] = session.transport.send_frame
-
-    def remove(self, session: Session) -> None:
-        group = self.members.get(session.codec, {})
-        group.pop(session, None)
-        if not group:
-            self.members.pop(session.codec, None)
-
-    def has(self, session: Session) -> bool:
-        return session in self.members.get(session.codec, ())
-
-    def hold(self, session: Session, sender: Sender) -> None:
-        """Write `session`'s frames to `sender` instead (while its recovery is read)."""
-        group = self.members.get(session.codec, {})
-        if session in group:
-            group[session] = sender
-
-    def release(self, session: Session) -> None:
-        group = self.members.get(session.codec, {})
-        if session in group:
-            group[session] = session.transport.send_frame
-
-    def sessions(self) -> list[Session]:
-        return [s for group in self.members.values() for s in group]
-
-    def admits(self, entry: Entry) -> bool:
-        """Whether this subscription's filter lets `entry` through (replays ask one by one)."""
-        return self.filter is None or self.filter.test(document(entry.draft))
-
-    def details(self) -> dict[str, Any]:
-        details = {
-            "id": self.id,
-            "created": self.created,
-            "uri": self.pattern.uri,
-            "match": self.pattern.match,
-        }
-        if self.filter is not None:
-            details["filter"] = self.filter.node
-        return details
-
 
 class Broker:
     def __init__(self, realm: Realm, streams: Streams, max_recover: int) -> None:
         self._realm = realm
         self._streams = streams
         streams.bind(self.deliver)
+        self.tally = DeliveryTally()  # what was delivered and recovered, for /metrics
         self.recovery = Recovery(self, streams, max_recover)
         self.delivering: Entry | None = None  # the entry `deliver` is writing now
         self.filter_evaluations = 0  # filters run on publications, one per distinct filter
@@ -257,6 +205,9 @@ class Broker:
         held = sorted(self._of_session.get(session, {}).items(), key=lambda i: i[0].id)
         return [(subscription, p) for subscription, patterns in held for p in patterns]
 
+    def all(self) -> list[Subscription]:
+        return list(self._by_id.values())
+
     def get(self, subscription_id: int) -> Subscription | None:
         return self._by_id.get(subscription_id)
 
@@ -338,8 +289,19 @@ class Broker:
         if publisher is not None and publisher.exclude_me:
             excluded = self._realm.sessions.get(publisher.session)
         self.delivering = entry
-        for subscription in self._admitting(subscriptions, entry.draft):
-            _fan_out(subscription, event_message(subscription, entry), accepts, excluded)
+        tally = self.tally
+        admitted = self._admitting(subscriptions, entry.draft)
+        if len(admitted) == 1:
+            message = event_message(admitted[0], entry)
+            _fan_out(admitted[0], lambda codec: codec.frame_raw(message), accepts, excluded, tally)
+        else:
+            # Subscriptions of one match kind get the same EVENT but for its subscription id:
+            # serialized once per codec and kind, the id spliced in per subscription.
+            shared: dict[tuple[Codec, bool], EventFrames] = {}
+            for subscription in admitted:
+                frame_of = _shared_frame(shared, subscription, entry)
+                _fan_out(subscription, frame_of, accepts, excluded, tally)
+        tally.delivered(entry.time)
 
     def _admitting(
         self, subscriptions: tuple[Subscription, ...], draft: Draft
@@ -370,27 +332,48 @@ class Broker:
         self.delivering = None  # held by a recovering session: not a publication it replays
         for subscription in self._admitting(subscriptions, Draft(topic, args)):
             details = {} if subscription.pattern.match == "exact" else {"topic": topic}
-            _fan_out(
-                subscription,
-                [wamp.Event.MESSAGE_TYPE, subscription.id, publication, details, args],
-                None,
-                None,
-            )
+            message = [wamp.Event.MESSAGE_TYPE, subscription.id, publication, details, args]
+            _fan_out(subscription, partial(Codec.frame_raw, message=message), None, None)
+
+
+def _shared_frame(
+    shared: dict[tuple[Codec, bool], EventFrames], subscription: Subscription, entry: Entry
+) -> Callable[[Codec], bytes]:
+    exact = subscription.pattern.match == "exact"
+
+    def frame_of(codec: Codec) -> bytes:
+        frames = shared.get((codec, exact))
+        if frames is None:
+            message = event_message(subscription, entry)
+            frames = shared[(codec, exact)] = codec.event_frames(message)
+        return frames.frame(subscription.id)
+
+    return frame_of
 
 
 def _fan_out(
     subscription: Subscription,
-    message: list[Any],
+    frame_of: Callable[[Codec], bytes],
     accepts: Callable[[Session], bool] | None,
     excluded: Session | None,
+    tally: DeliveryTally | None = None,
 ) -> None:
+    # A publication's writes are counted per codec group, never per write.
     for codec, group in subscription.members.items():
-        frame = codec.frame_raw(message)
+        frame = frame_of(codec)
         if accepts is None:
             for session, send in group.items():
                 if session is not excluded:
                     send(frame)
+            written = len(group) - (excluded in group)
         else:
+            written = 0
             for session, send in group.items():
                 if accepts(session) and session is not excluded:
                     send(frame)
+                    written += 1
+        if tally is not None:
+            tally.written(codec.name, frame, written)
+            subscription.deliveries += written
+    if tally is not None:
+        subscription.publications += 1

@@ -23,7 +23,8 @@ from .uri import Pattern
 if TYPE_CHECKING:
     from ..config import GatewayConfig
     from ..session import Session
-    from .broker import Broker, Subscription
+    from .broker import Broker
+    from .subscription import Subscription
 
 SESSION_REPLACED = "telegraphy.error.session_replaced"
 

@@ -12,7 +12,7 @@ from ..engines.base import Audience, Entry, Publisher
 
 if TYPE_CHECKING:
     from ..session import Session
-    from .broker import Subscription
+    from .subscription import Subscription
 
 EVENT = wamp.Event.MESSAGE_TYPE
 

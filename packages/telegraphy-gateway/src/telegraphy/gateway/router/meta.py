@@ -11,8 +11,8 @@ from .uri import MATCH_POLICIES, Pattern
 
 if TYPE_CHECKING:
     from ..session import Session
-    from .broker import Subscription
     from .realm import Realm
+    from .subscription import Subscription
 
 Procedure = Callable[..., Any]
 

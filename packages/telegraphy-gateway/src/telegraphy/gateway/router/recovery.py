@@ -26,7 +26,8 @@ from .uri import Pattern
 
 if TYPE_CHECKING:
     from ..session import Session
-    from .broker import Broker, Subscription
+    from .broker import Broker
+    from .subscription import Subscription
 
 log = Logger()
 
@@ -151,6 +152,9 @@ class Recovery:
             ):
                 report.append(_report(recovery, sent))
         session.send_raw([EVENT, subscription.id, publication_id(), {"recovery": report}])
+        self._broker.tally.recovery(
+            sum(r["recovered"] for r in report), [r["gap"] for r in report if r["gap"]]
+        )
         tops = {r.topic: r.position for r in found}
         self._flush(session, subscription, held, tops)
 
@@ -195,10 +199,16 @@ class Recovery:
         subscription: Subscription,
         held: list[tuple[Entry | None, bytes]],
     ) -> None:
-        log.failure("recovery failed for session {session}", failure, session=session.id)
+        log.failure(
+            "recovery failed for session {session}",
+            failure,
+            session=session.id,
+            event="recovery.failed",
+        )
         if subscription.has(session):
             gap = {"topic": subscription.pattern.uri, "gap": GAP_UNAVAILABLE, "recovered": 0}
             session.send_raw([EVENT, subscription.id, publication_id(), {"recovery": [gap]}])
+            self._broker.tally.recovery(0, [GAP_UNAVAILABLE])
             self._flush(session, subscription, held, {})
 
 

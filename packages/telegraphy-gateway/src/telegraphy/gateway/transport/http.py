@@ -1,5 +1,5 @@
 """The gateway's HTTP site: the WebSocket endpoint at /ws, the health and readiness checks at
-/health and /ready, and the ingress under /ingress."""
+/health and /ready, the ingress under /ingress, and /metrics and /stats for operators."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from ..metrics import Metrics
+from ..stats import DEFAULT_TOPICS, stats
 from .channel import GatewayChannel
 from .ingress import (
     BoundedBody,
@@ -67,15 +68,14 @@ class Ready(Resource):
         return json.dumps({"ready": not reasons, "reasons": reasons}).encode()
 
 
-class MetricsEndpoint(Resource):
-    """`GET /metrics`: Prometheus text, for the addresses in `[metrics] allow` or a request
-    with `Authorization: Bearer <[metrics] token>`; 403 (401 with a token set) to others."""
+class Protected(Resource):
+    """A resource for the addresses in `[metrics] allow` or a request with
+    `Authorization: Bearer <[metrics] token>`; 403 (401 with a token set) to others."""
 
     isLeaf = True
 
     def __init__(self, gateway: Gateway) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._registry = gateway.metrics.registry
         self._gateway = gateway  # its configuration, read on each request: SIGHUP changes it
         self._allow = (gateway.config.metrics.allow, parse_networks(gateway.config.metrics.allow))
 
@@ -86,9 +86,11 @@ class MetricsEndpoint(Resource):
                 request.setHeader(b"www-authenticate", b'Bearer realm="metrics"')
             reason = "a bearer token or an address in [metrics] allow"
             return answer(request, 401 if token else 403, {"error": "forbidden", "message": reason})
-        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
         request.setHeader(b"cache-control", b"no-store")
-        return generate_latest(self._registry)
+        return self.render_allowed(request)
+
+    def render_allowed(self, request: Request) -> bytes:
+        raise NotImplementedError
 
     def _allowed(self, request: Request) -> bool:
         config = self._gateway.config.metrics
@@ -99,6 +101,24 @@ class MetricsEndpoint(Resource):
         if self._allow[0] != config.allow:
             self._allow = (config.allow, parse_networks(config.allow))
         return within(self._gateway.guard.addresses.of_request(request), self._allow[1])
+
+
+class MetricsEndpoint(Protected):
+    """`GET /metrics`: Prometheus text."""
+
+    def render_allowed(self, request: Request) -> bytes:
+        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
+        return generate_latest(self._gateway.metrics.registry)
+
+
+class StatsEndpoint(Protected):
+    """`GET /stats[?topics=N]`: counters and the busiest subscriptions as JSON (stats.py)."""
+
+    def render_allowed(self, request: Request) -> bytes:
+        asked = (request.args or {}).get(b"topics", [b""])[0]
+        topics = int(asked) if asked.isdigit() and len(asked) < 6 else DEFAULT_TOPICS
+        request.setHeader(b"content-type", b"application/json")
+        return json.dumps(stats(self._gateway, topics)).encode()
 
 
 class GatewaySite(Site):
@@ -131,6 +151,7 @@ def build_site(gateway: Gateway, websocket: WampWebSocketFactory) -> Site:
     root.putChild(b"ready", Ready(gateway))
     root.putChild(b"ingress", IngressGuard(build_ingress(gateway), gateway.guard))
     root.putChild(b"metrics", MetricsEndpoint(gateway))
+    root.putChild(b"stats", StatsEndpoint(gateway))
     return GatewaySite(root, gateway.config.ingress.max_body_size, gateway.guard, gateway.metrics)
 
 

@@ -190,7 +190,7 @@ class Ingress:
         user, grants, ttl = _token_request(value, self._token_max_ttl)
         token = mint_token(self._secret, user, grants, ttl)
         claims = read_token(self._secret, token)
-        log.debug("ingress minted a token for user {user}", user=user)
+        log.debug("ingress minted a token for user {user}", user=user, event="ingress.token_minted")
         return {"token": token, "expires": claims.expires_at}
 
 
@@ -200,6 +200,7 @@ def _published(accepted: list[Accepted]) -> dict[str, Any]:
         "ingress published {count} event(s), {duplicates} already accepted",
         count=len(accepted) - duplicates,
         duplicates=duplicates,
+        event="ingress.published",
     )
     return {
         "published": len(accepted) - duplicates,
@@ -310,6 +311,7 @@ def refuse(request: Request, error: IngressError) -> bytes:
         status=error.status,
         peer=peer(request),
         reason=str(error),
+        event="ingress.refused",
     )
     if error.status == 405:
         request.setHeader(b"allow", b"POST")
@@ -332,7 +334,7 @@ def answer_later(request: Request, result: Deferred[Any], render: Any) -> int:
     def refused(failure: Failure) -> None:
         if failure.check(IngressError):
             return write(refuse(request, cast(IngressError, failure.value)))
-        log.failure("the ingress could not publish", failure)
+        log.failure("the ingress could not publish", failure, event="ingress.failed")
         write(refuse(request, IngressError(500, "internal_error", "the gateway failed")))
 
     result.addCallback(lambda value: write(render(value))).addErrback(refused)

@@ -84,6 +84,7 @@ class ClientAddresses:
             "X-Forwarded-For from {peer} is ignored: {peer} is not in trusted_proxies. If it is "
             "your reverse proxy, add it, or every client behind it counts as one address",
             peer=peer,
+            event="proxy.untrusted",
         )
 
     def of_request(self, request: Request) -> str:
@@ -213,6 +214,7 @@ class RefusalLog:
             refused_since_last=suppressed,
             also=f" (and {suppressed} more since the last such line)" if suppressed else "",
             **fields,
+            event="limit.refused",
         )
 
 
@@ -293,6 +295,8 @@ class AcceptErrorLog:
                 **event,
                 "log_namespace": __name__,
                 "log_level": LogLevel.warn,
+                "event": "limit.refused",
+                "reason": "accept_error",
                 "log_format": "refused (accept_error): cannot accept connections ({error}: out "
                 "of file descriptors or memory; raise the open files limit, ulimit -n){also}",
                 "error": event.get("acceptError", "EMFILE"),

@@ -73,6 +73,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
                 "refused a WebSocket from {peer}: origin {origin} is not allowed",
                 peer=request.peer,
                 origin=request.origin,
+                event="websocket.origin_refused",
             )
             raise ConnectionDeny(
                 ConnectionDeny.FORBIDDEN,

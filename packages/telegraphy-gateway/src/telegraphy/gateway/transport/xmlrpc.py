@@ -84,6 +84,7 @@ class XmlRpcEndpoint(Resource):
             status=error.status,
             peer=peer(request),
             reason=str(error),
+            event="ingress.refused",
         )
 
 
