@@ -77,6 +77,30 @@ async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProce
     assert gateway.process.returncode == 0
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_second_sigterm_while_stopping_changes_nothing(gateway: GatewayProcess) -> None:
+    callee, caller = await backend(gateway), await backend(gateway)
+    invoked: defer.Deferred[None] = defer.Deferred()
+
+    def never() -> defer.Deferred[None]:
+        invoked.callback(None)
+        return defer.Deferred()
+
+    await callee.register(never, "app.never")
+    result = caller.call("app.never")
+    result.addErrback(lambda failure: None)  # canceled at the deadline
+    await within(invoked)
+    gateway.process.send_signal(signal.SIGTERM)  # the stop waits for the call in flight
+    await eventually(lambda: "shutting down" in gateway.output())
+    gateway.process.send_signal(signal.SIGTERM)
+
+    await eventually(lambda: gateway.process.poll() is not None)
+    output = gateway.output()
+    assert gateway.process.returncode == 0, output
+    assert "Traceback" not in output and "CRITICAL" not in output.upper(), output
+    assert output.count("telegraphy-gateway stopped") == 1, output
+
+
 def post_on(connection: http.client.HTTPConnection, body: Any) -> tuple[int, Any, str | None]:
     """A signed POST /ingress/event on an open keep-alive connection."""
     raw = json.dumps(body).encode()

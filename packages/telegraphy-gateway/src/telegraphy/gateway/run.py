@@ -60,7 +60,25 @@ def serve(
     except Exception as e:  # CannotListenError and friends: say why and stop
         raise CannotListen(str(e)) from e
     reactor.addSystemEventTrigger("before", "shutdown", gateway.stop)
+    if main:
+        reactor.callWhenRunning(_stop_once_on_signals)
     reactor.run(installSignalHandlers=main)  # type: ignore[call-arg]  # not in IReactorCore
+
+
+def _stop_once_on_signals() -> None:
+    """SIGTERM or SIGINT starts the graceful stop; another one while it runs changes nothing
+    (Twisted's own handlers would stop a stopping reactor again, and log a traceback)."""
+    threads = cast(IReactorThreads, reactor)
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            reactor.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: threads.callFromThread(stop))
 
 
 GC_THRESHOLDS = (50_000, 20, 100)
