@@ -256,3 +256,22 @@ def test_bad_engine_and_history_configuration_says_what_to_fix(
     with pytest.raises(ConfigError) as raised:
         config_from_mapping(data)
     assert message in str(raised.value)
+
+
+def test_a_shared_file_s_gateway_keys_are_skipped_by_the_web_app(tmp_path: Path) -> None:
+    """Every top-level key of the gateway that the web app's Settings does not have is one the
+    web app skips when it reads the same telegraphy.toml."""
+    from dataclasses import fields as dataclass_fields
+
+    from telegraphy.core import Settings
+    from telegraphy.core._settings import GATEWAY_ONLY_KEYS
+    from telegraphy.gateway.config import _TOP_KEYS
+
+    web_app = {f.name for f in dataclass_fields(Settings)}
+    assert _TOP_KEYS - web_app <= GATEWAY_ONLY_KEYS
+    shared = tmp_path / "telegraphy.toml"
+    shared.write_text(
+        'secret = "a-shared-secret-0123456789"\nproxy_protocol = true\n'
+        'trusted_proxies = ["127.0.0.1"]\n[metrics]\nallow = []\n'
+    )
+    assert Settings.from_toml(shared, environ={}).secret == "a-shared-secret-0123456789"

@@ -38,6 +38,11 @@ GATEWAY_ONLY_KEYS = frozenset(
         "persistent_ttl",
         "engine",
         "history",
+        "trusted_proxies",
+        "proxy_protocol",
+        "metrics",
+        "tls",
+        "presence",
     }
 )
 

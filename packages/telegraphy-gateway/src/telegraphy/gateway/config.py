@@ -186,6 +186,9 @@ class GatewayConfig:
     history: HistoryConfig = HistoryConfig()
     # Proxies (addresses or networks) whose X-Forwarded-For names the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Every connection starts with a PROXY protocol header (from a load balancer) naming the
+    # client; connections without one are closed.
+    proxy_protocol: bool = False
     metrics: MetricsConfig = MetricsConfig()
     # None: plain ws:// and http:// (TLS ends at a proxy in front, if any).
     tls: TlsConfig | None = None
@@ -223,6 +226,7 @@ _TOP_KEYS = {
     "engine",
     "history",
     "trusted_proxies",
+    "proxy_protocol",
     "metrics",
     "tls",
     "presence",
@@ -299,6 +303,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         engine=_engine(_table(data, "engine")),
         history=_history(_table(data, "history")),
         trusted_proxies=_networks("trusted_proxies", data.get("trusted_proxies", [])),
+        proxy_protocol=_flag(data, "proxy_protocol"),
         metrics=_metrics(_table(data, "metrics")),
         tls=_tls(data.get("tls")),
         presence=_presence(_table(data, "presence"), data.get("secret")),
@@ -619,3 +624,10 @@ def _presence(data: Mapping[str, Any], secret: Any) -> PresenceConfig:
     if secret is None:
         raise ConfigError("presence.webhook_url needs the shared secret to sign the webhooks")
     return PresenceConfig(webhook_url=url, **numbers)
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value

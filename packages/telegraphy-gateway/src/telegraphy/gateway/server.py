@@ -8,8 +8,15 @@ from typing import Any, cast
 
 from twisted.internet import defer, reactor, task
 from twisted.internet.address import IPv4Address
+from twisted.internet.endpoints import (
+    AdoptedStreamServerEndpoint,
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+)
 from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
 from twisted.logger import Logger
+from twisted.protocols.haproxy import proxyEndpoint
+from twisted.python.failure import Failure
 
 from . import __version__
 from .config import GatewayConfig
@@ -66,7 +73,9 @@ class Gateway:
         """Listen on the configured port; with `reuse_port`, beside the other workers of a
         `--workers N` gateway (SO_REUSEPORT: the kernel spreads connections among them)."""
         factory: Any = self.site if self.tls is None else self.tls.wrap(self.site)
-        if reuse_port:
+        if self.config.proxy_protocol:
+            self._port = listen_proxied(self.config.host, self.config.port, factory, reuse_port)
+        elif reuse_port:
             self._port = listen_shared(self.config.host, self.config.port, factory)
         else:
             self._port = tcp.listenTCP(
@@ -168,6 +177,17 @@ class Gateway:
 
 def listen_shared(host: str, port: int, site: Any) -> IListeningPort:
     """A listening port that other processes may open too (SO_REUSEPORT)."""
+    sock, family = _shared_socket(host, port)
+    try:
+        adopted: IListeningPort = reactor.adoptStreamPort(  # type: ignore[attr-defined]
+            sock.fileno(), family, site
+        )
+        return adopted
+    finally:
+        sock.close()  # the reactor holds its own duplicate
+
+
+def _shared_socket(host: str, port: int) -> tuple[socket.socket, int]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -176,12 +196,32 @@ def listen_shared(host: str, port: int, site: Any) -> IListeningPort:
         sock.bind((host, port))
         sock.listen(LISTEN_BACKLOG)
         sock.setblocking(False)
-        adopted: IListeningPort = reactor.adoptStreamPort(  # type: ignore[attr-defined]
-            sock.fileno(), family, site
-        )
-        return adopted
-    finally:
+    except OSError:
+        sock.close()
+        raise
+    return sock, family
+
+
+def listen_proxied(host: str, port: int, site: Any, reuse_port: bool) -> IListeningPort:
+    """A listening port whose connections start with a PROXY protocol header (v1 or v2, from
+    HAProxy, nginx's `proxy_protocol` or a cloud load balancer): each connection's peer is
+    the client the header names (Twisted's haproxy endpoint wrapper)."""
+    sock = None
+    if reuse_port:
+        sock, family = _shared_socket(host, port)
+        endpoint: Any = AdoptedStreamServerEndpoint(reactor, sock.fileno(), family)
+    elif ":" in host:
+        endpoint = TCP6ServerEndpoint(reactor, port, LISTEN_BACKLOG, host)
+    else:
+        endpoint = TCP4ServerEndpoint(reactor, port, LISTEN_BACKLOG, host)
+    listened: list[IListeningPort] = []
+    failed: list[Failure] = []
+    proxyEndpoint(endpoint).listen(site).addCallbacks(listened.append, failed.append)
+    if sock is not None:
         sock.close()  # the reactor holds its own duplicate
+    if failed:
+        failed[0].raiseException()
+    return listened[0]  # these endpoints listen at once
 
 
 def engine_state(engine: Engine) -> str:

@@ -44,6 +44,16 @@ class GatewayChannel(HTTPChannel):
     def connectionMade(self) -> None:
         super().connectionMade()  # type: ignore[no-untyped-call]
         self.totalHeadersSize = self.MAX_LENGTH = self.guard.limits.max_header_size
+        self._admitted = False
+        # Behind a PROXY protocol load balancer, the client is named by the header that comes
+        # before the first request byte: counted then.
+        if not self.guard.proxy_protocol and not self._admit():
+            return
+        self._start_deadline(self.guard.limits.header_timeout, "header_timeout")
+
+    def _admit(self) -> bool:
+        """Count this connection against its client's max_connections_per_ip, or refuse it."""
+        self._admitted = True
         peer = self.transport.getPeer().host  # type: ignore[union-attr]
         # Behind a trusted proxy every connection is the proxy's: the WebSocket counts the
         # forwarded client instead, once its headers are read.
@@ -52,8 +62,8 @@ class GatewayChannel(HTTPChannel):
             limit = guard.limits.max_connections_per_ip
             message = f"{peer} already holds max_connections_per_ip ({limit}) connections"
             self._refuse(429, "connections_per_ip", message, retry_after=1)
-            return
-        self._start_deadline(guard.limits.header_timeout, "header_timeout")
+            return False
+        return True
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._stop_deadline()
@@ -61,6 +71,8 @@ class GatewayChannel(HTTPChannel):
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
 
     def dataReceived(self, data: bytes) -> None:
+        if not self._admitted and not self._admit():
+            return
         # The first byte of a request (the next one, on a kept-alive connection) starts its clock.
         if self._deadline is None and not self._handlingRequest and not self._refused:
             self._start_deadline(self.guard.limits.header_timeout, "header_timeout")

@@ -232,6 +232,9 @@ class Guard:
         self.handshakes = RateLimiter(limits.max_handshakes_per_second, clock)
         self.ingress = RateLimiter(limits.max_ingress_requests_per_second, clock)
         self.clock = clock
+        # Behind a PROXY protocol load balancer a connection's client is known only once its
+        # header is read (proxy_protocol needs a restart to change).
+        self.proxy_protocol = config.proxy_protocol
         self._log = RefusalLog(clock)
         self._count = refused
         self.reconfigure(config)
