@@ -96,7 +96,7 @@ def setup_django(database: Path, gateway_port: int) -> None:
 
 
 MODES = ("disabled", "enabled", "outbox")
-"""Telegraphy off; on (the publisher's queue); on with the transactional outbox."""
+"""Telegraphy off; on (the publisher's queue); on with the transactional outbox (save_cost)."""
 
 
 def set_mode(mode: str) -> None:
@@ -121,39 +121,50 @@ def timed_saves(count: int) -> list[int]:
 
 
 def save_cost(s: DjangoBenchSettings) -> dict[str, Any]:
+    """Alternating rounds of saves, in two phases: disabled and enabled (the publisher); then,
+    with the outbox's relay thread running (it takes SQLite's write lock when it claims rows,
+    so it weighs on every save while it runs), disabled and outbox."""
     from telegraphy.contrib.django_telegraphy import outbox
     from telegraphy.contrib.django_telegraphy.conf import get_sender
 
-    costs: dict[str, list[int]] = {mode: [] for mode in MODES}
     timed_saves(200)  # warm up the database and the publisher
-    set_mode("outbox")
-    outbox.start_relays()  # as the first request of a web process does
-    for _ in range(s.rounds):
-        for mode in MODES:
-            set_mode(mode)
-            costs[mode] += timed_saves(s.saves // s.rounds)
+    publisher = _rounds(("disabled", "enabled"), s)
     if not get_sender().flush(120):  # type: ignore[attr-defined]
         raise BenchError("django: events not delivered in 120 s")
+    set_mode("outbox")
+    outbox.start_relays()  # as the first request of a web process does
+    with_relay = _rounds(("disabled", "outbox"), s)
     deadline = time.monotonic() + 120
     while outbox.lag() is not None:  # the relay is still delivering the outbox's rows
         if time.monotonic() > deadline:
             raise BenchError("django: the outbox's rows not delivered in 120 s")
         time.sleep(0.1)
     outbox.stop_relays()
-    summaries = {mode: percentiles_us(costs[mode]) for mode in MODES}
-    disabled = summaries["disabled"]
+    summaries = {mode: percentiles_us(costs) for mode, costs in publisher.items()}
+    summaries["disabled_with_relay"] = percentiles_us(with_relay["disabled"])
+    summaries["outbox"] = percentiles_us(with_relay["outbox"])
     return {
-        "saves_per_mode": len(costs["enabled"]),
+        "saves_per_mode": len(publisher["enabled"]),
         **summaries,
-        **{
-            f"{mode}_ratio_mean": round(summaries[mode]["mean_us"] / disabled["mean_us"], 3)
-            for mode in MODES[1:]
-        },
-        **{
-            f"{mode}_added_us_mean": round(summaries[mode]["mean_us"] - disabled["mean_us"], 2)
-            for mode in MODES[1:]
-        },
-        "ratio_p50": round(summaries["enabled"]["p50_us"] / disabled["p50_us"], 3),
+        **_compared("enabled", summaries["enabled"], summaries["disabled"]),
+        **_compared("outbox", summaries["outbox"], summaries["disabled_with_relay"]),
+        "ratio_p50": round(summaries["enabled"]["p50_us"] / summaries["disabled"]["p50_us"], 3),
+    }
+
+
+def _rounds(modes: tuple[str, ...], s: DjangoBenchSettings) -> dict[str, list[int]]:
+    costs: dict[str, list[int]] = {mode: [] for mode in modes}
+    for _ in range(s.rounds):
+        for mode in modes:
+            set_mode(mode)
+            costs[mode] += timed_saves(s.saves // s.rounds)
+    return costs
+
+
+def _compared(mode: str, summary: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
+    return {
+        f"{mode}_ratio_mean": round(summary["mean_us"] / baseline["mean_us"], 3),
+        f"{mode}_added_us_mean": round(summary["mean_us"] - baseline["mean_us"], 2),
     }
 
 

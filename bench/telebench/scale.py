@@ -100,6 +100,19 @@ def _ceiling(redis: RedisProcess) -> dict[str, Any]:
     return {key: spread.summary([float(r[key]) for r in runs]) for key in keys} | {"runs": runs}
 
 
+def add_worker_ratios(results: dict[str, Any]) -> None:
+    """Two workers against one, both on Redis (c/b), beside the ratios to the baseline (a)."""
+    runs = results["runs"]
+    results["ratios_two_workers_to_one"] = {
+        key: spread.ratio_summary(
+            [float(r[key]) for r in runs["redis_two_workers"]],
+            [float(r[key]) for r in runs["redis_one_process"]],
+        )
+        for key in runs["redis_one_process"][0]
+        if isinstance(runs["redis_one_process"][0][key], int | float)
+    }
+
+
 def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
     redis = RedisProcess()
     try:
@@ -108,6 +121,7 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
         ceiling = _ceiling(redis)
     finally:
         redis.stop()
+    add_worker_ratios(results)
     results["redis_ceiling"] = ceiling
     for key, label, short, unit in (
         ("gateway_cpu_us_per_publication", "the gateway's side", "gateway\nprocess", "µs"),
