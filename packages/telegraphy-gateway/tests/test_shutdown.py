@@ -53,8 +53,8 @@ async def test_call_in_flight_is_answered_then_goodbye(gateway: GatewayProcess) 
     assert gateway.process.returncode == 0
 
 
-@pytest_twisted.ensureDeferred
-async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProcess) -> None:
+async def call_in_flight(gateway: GatewayProcess) -> tuple[Any, defer.Deferred[Any]]:
+    """A caller, and its call that the callee received and will never answer."""
     callee, caller = await backend(gateway), await backend(gateway)
     invoked: defer.Deferred[None] = defer.Deferred()
 
@@ -65,6 +65,12 @@ async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProce
     await callee.register(never, "app.never")
     result = caller.call("app.never")
     await within(invoked)
+    return caller, result
+
+
+@pytest_twisted.ensureDeferred
+async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProcess) -> None:
+    caller, result = await call_in_flight(gateway)
     gateway.process.send_signal(signal.SIGTERM)
 
     try:
@@ -79,17 +85,8 @@ async def test_call_unanswered_by_the_deadline_is_canceled(gateway: GatewayProce
 
 @pytest_twisted.ensureDeferred
 async def test_a_second_sigterm_while_stopping_changes_nothing(gateway: GatewayProcess) -> None:
-    callee, caller = await backend(gateway), await backend(gateway)
-    invoked: defer.Deferred[None] = defer.Deferred()
-
-    def never() -> defer.Deferred[None]:
-        invoked.callback(None)
-        return defer.Deferred()
-
-    await callee.register(never, "app.never")
-    result = caller.call("app.never")
+    _, result = await call_in_flight(gateway)
     result.addErrback(lambda failure: None)  # canceled at the deadline
-    await within(invoked)
     gateway.process.send_signal(signal.SIGTERM)  # the stop waits for the call in flight
     await eventually(lambda: "shutting down" in gateway.output())
     gateway.process.send_signal(signal.SIGTERM)
