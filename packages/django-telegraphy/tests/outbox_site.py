@@ -53,6 +53,14 @@ def configure() -> None:
         ],
         ROOT_URLCONF=__name__,
         DATABASES={"default": database()},
+        # The demo's MyModel events render a table row (docs/fragments.rst) from its app.
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+            }
+        ],
         USE_TZ=True,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         TELEGRAPHY={

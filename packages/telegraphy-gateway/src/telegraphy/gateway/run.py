@@ -15,6 +15,7 @@ from twisted.internet import reactor
 from twisted.internet.interfaces import IReactorThreads
 from twisted.logger import (
     FilteringLogObserver,
+    Logger,
     LogLevel,
     LogLevelFilterPredicate,
     globalLogBeginner,
@@ -28,6 +29,8 @@ from .logs import EventNames
 from .reload import Reloader
 from .server import Gateway
 from .transport.limits import AcceptErrorLog
+
+log = Logger()
 
 
 class CannotListen(GatewayError):
@@ -71,14 +74,20 @@ def _stop_once_on_signals() -> None:
     threads = cast(IReactorThreads, reactor)
     stopping = False
 
-    def stop() -> None:
+    def stop(signum: int) -> None:
         nonlocal stopping
+        name = signal.Signals(signum).name
         if not stopping:
             stopping = True
+            log.info("Received {name}, shutting down.", name=name, event="gateway.signal")
             reactor.stop()
+        else:
+            log.info(
+                "Received {name} again: already shutting down", name=name, event="gateway.signal"
+            )
 
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: threads.callFromThread(stop))
+        signal.signal(signum, lambda received, _: threads.callFromThread(stop, received))
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

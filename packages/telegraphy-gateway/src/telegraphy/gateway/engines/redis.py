@@ -67,6 +67,9 @@ META_TTL = 7 * 86400.0
 CATCH_UP_WAIT = 3.0
 """Seconds a publisher or a recovery waits for this process to receive what Redis kept,
 before it goes on without (a log line says so)."""
+CATCH_UP_MARGIN = 60.0
+"""Seconds before the channel was lost from which a reconnecting gateway looks for what it
+missed (topics published since then are read from their history)."""
 MAX_PENDING = 10_000
 """Publications waiting for Redis at most; more are refused until Redis answers."""
 REPLY_TIMEOUT = 5.0
@@ -584,11 +587,13 @@ class RedisStreams:
         read.addBoth(drain)
 
     def _catch_up_since(self, lost_at: float) -> None:
-        """The channel was lost: fill, for every topic published since, what it missed."""
+        """The channel was lost: fill, for every topic published since, what it missed. The
+        margin covers the publishing gateways' clocks, and publications Redis made just before
+        it stopped but never sent to this subscriber."""
         found = self._redis.run(
             "return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')",
             [self._topics_key],
-            [repr(lost_at - 1.0).encode()],
+            [repr(lost_at - CATCH_UP_MARGIN).encode()],
         )
 
         def fill(topics: list[bytes]) -> None:
