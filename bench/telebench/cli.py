@@ -119,16 +119,13 @@ def run(args: argparse.Namespace) -> int:
         failed |= run_publisher(args)
     if "django" in args.groups:
         failed |= run_django(args)
-    if "history" in args.groups:
-        failed |= run_history(args)
-    if "storm" in args.groups:
-        failed |= run_storm(args)
-    if "scale" in args.groups:
-        failed |= run_scale(args)
+    for name in ("history", "storm", "scale"):
+        if name in args.groups:
+            failed |= run_charted_group(name, args)
     if "filters" in args.groups:
         failed |= run_filters(args)
     if "soak" in args.groups:
-        failed |= run_soak(args)
+        failed |= run_charted_group("soak", args)
     if "fuzz" in args.groups:
         failed |= run_fuzz(args)
     return failed
@@ -146,43 +143,16 @@ def _draw_group_chart(results_path: Path) -> None:
     print(f"bench: wrote {chart_path}", flush=True)
 
 
-def run_history(args: argparse.Namespace) -> int:
-    from . import history
+def run_charted_group(name: str, args: argparse.Namespace) -> int:
+    """A group with a module of its own in telebench (history, storm, scale, soak) that
+    measures a gateway process and writes <name>.json; then its chart. The modules are
+    imported here: soak reads /metrics with prometheus_client, from the root .venv."""
+    import importlib
 
     if not GATEWAY.exists():
-        raise BenchError(f"{GATEWAY} is missing: the history group needs telegraphy-gateway")
-    history.run(GATEWAY, args.output_dir, quick=args.quick)
-    _draw_group_chart(args.output_dir / "history.json")
-    return 0
-
-
-def run_storm(args: argparse.Namespace) -> int:
-    from . import storm
-
-    if not GATEWAY.exists():
-        raise BenchError(f"{GATEWAY} is missing: the storm group needs telegraphy-gateway")
-    storm.run(GATEWAY, args.output_dir, quick=args.quick)
-    _draw_group_chart(args.output_dir / "storm.json")
-    return 0
-
-
-def run_scale(args: argparse.Namespace) -> int:
-    from . import scale
-
-    if not GATEWAY.exists():
-        raise BenchError(f"{GATEWAY} is missing: the scale group needs telegraphy-gateway")
-    scale.run(GATEWAY, args.output_dir, quick=args.quick)
-    _draw_group_chart(args.output_dir / "scale.json")
-    return 0
-
-
-def run_soak(args: argparse.Namespace) -> int:
-    from . import soak  # reads /metrics with prometheus_client, from the root .venv
-
-    if not GATEWAY.exists():
-        raise BenchError(f"{GATEWAY} is missing: the soak group needs telegraphy-gateway")
-    soak.run(GATEWAY, args.output_dir, quick=args.quick)
-    _draw_group_chart(args.output_dir / "soak.json")
+        raise BenchError(f"{GATEWAY} is missing: the {name} group needs telegraphy-gateway")
+    importlib.import_module(f".{name}", __package__).run(GATEWAY, args.output_dir, quick=args.quick)
+    _draw_group_chart(args.output_dir / f"{name}.json")
     return 0
 
 
