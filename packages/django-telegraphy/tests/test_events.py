@@ -106,7 +106,10 @@ def test_app_ready_discovered_the_demo_and_autodiscover_again_adds_nothing(
     clean_registry: None,
 ) -> None:
     names = [d.name for d in events.registered_events()]
-    assert names == ["telegraphy_demo.MyModel", "telegraphy_demo.Notification"]
+    # Test apps (the bulk tests' shop) may have registered theirs too, depending on the order
+    # modules were imported in: the demo's are what app ready discovered.
+    demo = [name for name in names if name.startswith("telegraphy_demo.")]
+    assert demo == ["telegraphy_demo.MyModel", "telegraphy_demo.Notification"]
     assert [c.name for c in events.registered_channels()] == ["chat.*"]
     events.autodiscover()
     events.autodiscover()
