@@ -55,14 +55,20 @@ def _draw_series(results: dict[str, Any], output: Path) -> None:
     latency.set_ylim(bottom=0)
     latency.legend()
     latency.set_title(
-        "Delivery latency per interval (gateway: publication accepted to frames written)",
+        "Delivery latency per interval (gateway: publication accepted to frames sent)",
         fontsize=10,
     )
-    rate.plot(t, [x["deliveries_per_s"] for x in samples], color="#5a9a40")
+    rate.plot(t, [x["deliveries_per_s"] for x in samples], color="#5a9a40", label="events/s")
     rate.set_ylabel("events/s")
     rate.set_ylim(bottom=0)
     rate.set_xlabel("seconds since the sessions were connected")
-    rate.set_title("Events delivered per second", fontsize=10)
+    if all("gateway_cpu_pct" in x for x in samples):
+        cpu = rate.twinx()
+        cpu.plot(t, [x["gateway_cpu_pct"] for x in samples], color="#888888", label="CPU %")
+        cpu.set_ylabel("gateway CPU (% of one core)")
+        cpu.set_ylim(0, 110)
+        cpu.legend(loc="lower right")
+    rate.set_title("Events delivered per second, and the gateway's CPU", fontsize=10)
     s, e2e = results["settings"], results["end_to_end"]
     fig.suptitle(
         f"{results['title']} ({results['mode']} run, telegraphy-gateway "

@@ -5,8 +5,8 @@ Results in results/soak.json, charted in soak.png (chart_groups.py).
 The sessions are the load generator's idle mode (they read and discard their EVENTs); the
 stream is its fixed-rate fan-out mode on the same topic, whose own subscribers time every
 event end to end (the percentiles over the whole run). Every `sample_s` the driver reads the
-gateway's RSS (its process, from /proc) and /metrics: the delivery latency histogram
-(publication accepted to its frames written, telegraphy_delivery_latency_seconds) gives the
+gateway's RSS and CPU time (its process, from /proc) and /metrics: the delivery latency histogram
+(publication accepted to its frames sent, telegraphy_delivery_latency_seconds) gives the
 latency of each interval, telegraphy_events_delivered_total the deliveries per second.
 """
 
@@ -94,18 +94,26 @@ def quantile(q: float, before: Scrape, after: Scrape) -> float | None:
     return lower
 
 
-def _sample(router: RunningRouter, before: Scrape, started: float) -> tuple[Scrape, dict[str, Any]]:
+def _sample(
+    router: RunningRouter, before: Scrape, cpu_before: float, started: float
+) -> tuple[Scrape, float, dict[str, Any]]:
     now = scrape(router.port)
+    cpu = router.cpu_seconds()
     seconds = max(now.at - before.at, 1e-9)
     p50, p99 = quantile(0.5, before, now), quantile(0.99, before, now)
-    return now, {
-        "t_s": round(now.at - started, 1),
-        "rss_mib": round(router.rss_bytes() / 2**20, 1),
-        "sessions": int(now.sessions),
-        "deliveries_per_s": round((now.delivered - before.delivered) / seconds, 1),
-        "latency_p50_ms": None if p50 is None else round(p50 * 1000, 3),
-        "latency_p99_ms": None if p99 is None else round(p99 * 1000, 3),
-    }
+    return (
+        now,
+        cpu,
+        {
+            "t_s": round(now.at - started, 1),
+            "rss_mib": round(router.rss_bytes() / 2**20, 1),
+            "gateway_cpu_pct": round(100 * (cpu - cpu_before) / seconds, 1),
+            "sessions": int(now.sessions),
+            "deliveries_per_s": round((now.delivered - before.delivered) / seconds, 1),
+            "latency_p50_ms": None if p50 is None else round(p50 * 1000, 3),
+            "latency_p99_ms": None if p99 is None else round(p99 * 1000, 3),
+        },
+    )
 
 
 class _Stream(threading.Thread):
@@ -142,15 +150,18 @@ def _soak(router: RunningRouter, gen: Loadgen, s: SoakSettings) -> dict[str, Any
         rss_idle = router.rss_bytes()
         print(f"bench: soak: {ready['connections']} sessions held; streaming", flush=True)
         stream = _Stream(gen, s)
-        last = scrape(router.port)
+        last, cpu = scrape(router.port), router.cpu_seconds()
+        first, cpu_first = last, cpu
         stream.start()
         while stream.is_alive():
             stream.join(timeout=s.sample_s)  # the sampling period, not a synchronisation
-            last, sample = _sample(router, last, started)
+            last, cpu, sample = _sample(router, last, cpu, started)
             samples.append(sample)
             print(f"bench: soak: {sample}", flush=True)
         if stream.error is not None or stream.result is None:
             raise BenchError(f"the stream failed: {stream.error}")
+    delivered = last.delivered - first.delivered
+    cpu_per_delivery = (cpu - cpu_first) / delivered if delivered else None
     rss = [x["rss_mib"] for x in samples]
     steady = rss[len(rss) // 4 :] or rss  # after the first quarter: warm
     return {
@@ -161,6 +172,10 @@ def _soak(router: RunningRouter, gen: Loadgen, s: SoakSettings) -> dict[str, Any
         "rss_max_mib": max(rss, default=None),
         "rss_end_mib": rss[-1] if rss else None,
         "rss_growth_after_warmup_mib": round(steady[-1] - steady[0], 1) if steady else None,
+        # The gateway's CPU (all its threads) over the stream per event delivered.
+        "gateway_cpu_us_per_delivery": None
+        if cpu_per_delivery is None
+        else round(cpu_per_delivery * 1e6, 2),
         "end_to_end": stream.result,
         "samples": samples,
         "loadavg_1m": round(os.getloadavg()[0], 2),  # others' load on the machine

@@ -153,7 +153,8 @@ def _deliveries(tally: DeliveryTally) -> Iterator[Metric]:
     yield HistogramMetricFamily(
         "telegraphy_delivery_latency_seconds",
         "Seconds from a publication accepted (given its position) to its EVENT frames all "
-        "written to the subscribers' connections, per publication with subscribers.",
+        "sent to the subscribers' sockets (or queued behind what a socket could not take yet), "
+        "per publication with subscribers.",
         buckets=tally.latency_buckets(),
         sum_value=tally.latency_sum,
     )

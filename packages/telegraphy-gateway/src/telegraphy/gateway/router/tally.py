@@ -34,6 +34,8 @@ class DeliveryTally:
         self.latency_bounds = bounds
         self.latency_counts = [0] * (len(bounds) + 1)  # per bucket, the last one +Inf
         self.latency_sum = 0.0
+        self._unsent: list[float] | None = None  # acceptance times of publications not sent
+        self._deliveries_seen = 0
         self.recoveries = 0  # recovery reports sent (one per subscription asking)
         self.recovered = 0  # events replayed by them
         # Topics that could not be recovered, by reason (every one listed from the start).
@@ -45,8 +47,29 @@ class DeliveryTally:
         self.bytes_out[serializer] += len(frame) * sessions
 
     def delivered(self, accepted_at: float) -> None:
-        """A publication's frames are all written: its latency since it was accepted."""
-        seconds = self._clock() - accepted_at
+        """A publication's frames are all handed to its sessions. Its latency since it was
+        accepted is observed now, or, while connections send their frames at the end of the
+        reactor turn (`hold_until_sent`), once they are sent (`sent`)."""
+        wrote = self.deliveries != self._deliveries_seen
+        self._deliveries_seen = self.deliveries
+        if self._unsent is not None and wrote:
+            self._unsent.append(accepted_at)
+        else:
+            self._observe(self._clock() - accepted_at)
+
+    def hold_until_sent(self) -> None:
+        self._unsent = []
+
+    def sent(self) -> None:
+        """The frames of this turn left: the latencies of the publications they carried."""
+        unsent = self._unsent
+        if unsent:
+            self._unsent = []
+            now = self._clock()
+            for accepted_at in unsent:
+                self._observe(now - accepted_at)
+
+    def _observe(self, seconds: float) -> None:
         self.latency_counts[bisect_left(self.latency_bounds, seconds)] += 1
         self.latency_sum += seconds
 

@@ -25,6 +25,7 @@ from ..config import BROWSER_ROLES
 from ..errors import RateLimited
 from ..session import Session
 from ..wire import CODECS, Codec
+from .coalesce import TurnFlusher, direct_socket, send
 from .limits import Guard, TokenBucket
 from .origins import OriginPolicy
 
@@ -51,6 +52,8 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
     # Messages written to the peer, for /metrics: one addition per write (measured at about
     # 25 ns; counting bytes as well doubled the cost of a write before the socket's).
     sent_messages = 0
+    # Frames of this reactor turn, sent together at its end (coalesce.py).
+    _waiting: list[bytes] | None = None
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -124,6 +127,8 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         self._paused_bytes = 0
         self._dead = False
         self._tcp = cast(tcp.Connection, self.transport)
+        self._socket = direct_socket(self._tcp)
+        self._waiting = []
         # Twisted Web registered its HTTP channel as the producer; the WebSocket took over.
         if self._tcp.producer is not None:
             self._tcp.unregisterProducer()
@@ -194,7 +199,24 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
                 self._dead = True
                 self.factory.clock.callLater(0, self._cut_slow_consumer)
                 return
-        self._tcp.write(frame)
+        waiting = self._waiting
+        assert waiting is not None  # open
+        if not waiting:
+            self.factory.flusher.add(self)
+        waiting.append(frame)
+
+    def flush(self) -> None:
+        """Send the frames of this turn (TurnFlusher calls it at the turn's end)."""
+        waiting = self._waiting
+        if waiting:
+            self._waiting = []
+            data = waiting[0] if len(waiting) == 1 else b"".join(waiting)
+            send(self._tcp, self._socket, data)
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        # Every frame of autobahn's own (close, ping, pong) comes here: after those waiting.
+        self.flush()
+        super().sendData(data, sync, chopsize)
 
     def close(self, code: int, reason: str) -> None:
         self._dead = True
@@ -231,6 +253,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         limit = self.factory.realm.limits.max_output_buffer
         message = f"output buffer limit of {limit} bytes exceeded: the client reads too slowly"
         self.factory.slow_consumers_cut += 1
+        self._waiting = []  # it cannot take them: the ABORT goes behind what it has
         self._tcp.write(self.codec.frame(Abort(SLOW_CONSUMER, message)))
         if self.session is not None:
             self.session.kill(SLOW_CONSUMER_CLOSE, message)
@@ -278,6 +301,9 @@ class WampWebSocketFactory(WebSocketServerFactory):
         self.publications_received = 0
         self.slow_consumers_cut = 0
         self.close_grace = 5.0
+        tally = realm.broker.tally
+        tally.hold_until_sent()
+        self.flusher = TurnFlusher(clock, tally.sent)
         self.reconfigure()
 
     def reconfigure(self) -> None:
