@@ -58,9 +58,10 @@ def _draw_series(results: dict[str, Any], output: Path) -> None:
         "Delivery latency per interval (gateway: publication accepted to frames sent)",
         fontsize=10,
     )
-    rate.plot(t, [x["deliveries_per_s"] for x in samples], color="#5a9a40", label="events/s")
+    rates = [x["deliveries_per_s"] for x in samples]
+    rate.plot(t, rates, color="#5a9a40", label="events/s")
     rate.set_ylabel("events/s")
-    rate.set_ylim(bottom=0)
+    rate.set_ylim(0, max(rates, default=1) * 1.2)
     rate.set_xlabel("seconds since the sessions were connected")
     if all("gateway_cpu_pct" in x for x in samples):
         cpu = rate.twinx()
@@ -70,13 +71,20 @@ def _draw_series(results: dict[str, Any], output: Path) -> None:
         cpu.legend(loc="lower right")
     rate.set_title("Events delivered per second, and the gateway's CPU", fontsize=10)
     s, e2e = results["settings"], results["end_to_end"]
-    fig.suptitle(
+    title = (
         f"{results['title']} ({results['mode']} run, telegraphy-gateway "
         f"{results['gateway_version']})\n{results['sessions']} sessions, "
         f"{s['publish_rate']:g} publications/s to all; end to end over the run: "
-        f"p50 {e2e.get('latency_p50_ms', '?')} ms, p99 {e2e.get('latency_p99_ms', '?')} ms",
-        fontsize=11,
+        f"p50 {e2e.get('latency_p50_ms', '?')} ms, p99 {e2e.get('latency_p99_ms', '?')} ms"
     )
+    workers = results.get("redis_two_workers")
+    if workers:
+        w = workers["end_to_end"]
+        title += (
+            f"\nthe same on Redis with --workers 2 ({workers['duration_s']:.0f} s): "
+            f"p50 {w.get('latency_p50_ms', '?')} ms, p99 {w.get('latency_p99_ms', '?')} ms"
+        )
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(output, dpi=100)
 

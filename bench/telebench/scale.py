@@ -54,7 +54,9 @@ class RedisProcess:
     def __init__(self) -> None:
         server = shutil.which("redis-server")
         if server is None:
-            raise BenchError("the scale group needs redis-server: apt-get install redis-server")
+            raise BenchError(
+                "the scale and soak groups need redis-server: apt-get install redis-server"
+            )
         self._dir = tempfile.TemporaryDirectory(prefix="bench-redis-")
         self.port = free_port()
         self.process = subprocess.Popen(

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,12 @@ from .bootstrap import compile_loadgen
 from .errors import BenchError
 from .loadgen import Loadgen
 from .routers import RunningRouter, TelegraphySpec
+from .scale import RedisProcess
 from .settings import HOST
 from .storm import _raise_open_files_limit
 
 SOAK_TOPIC = "bench.soak"
+WORKERS_PHASE_S = 150.0  # the --workers 2 phase's stream
 
 
 @dataclass(frozen=True)
@@ -173,12 +175,39 @@ def _soak(router: RunningRouter, gen: Loadgen, s: SoakSettings) -> dict[str, Any
         "rss_end_mib": rss[-1] if rss else None,
         "rss_growth_after_warmup_mib": round(steady[-1] - steady[0], 1) if steady else None,
         # The gateway's CPU (all its threads) over the stream per event delivered.
+        "gateways_cpu_s": round(cpu - cpu_first, 2),  # all the gateway's processes
         "gateway_cpu_us_per_delivery": None
         if cpu_per_delivery is None
         else round(cpu_per_delivery * 1e6, 2),
         "end_to_end": stream.result,
         "samples": samples,
         "loadavg_1m": round(os.getloadavg()[0], 2),  # others' load on the machine
+    }
+
+
+def _workers(gateway: Path, wampload: Path, s: SoakSettings) -> dict[str, Any]:
+    """The same load, shorter, on two workers sharing a Redis engine: what spreading the
+    sessions over processes does to the end-to-end latency. Each /metrics answer is one
+    worker's, so this phase keeps the end-to-end figures and the CPU of all the processes."""
+    s = replace(s, duration_s=min(s.duration_s, WORKERS_PHASE_S))
+    redis = RedisProcess()
+    try:
+        config = f'[engine]\nkind = "redis"\nurl = "{redis.url}"\n'
+        spec = TelegraphySpec(gateway, extra_config=config, extra_args=("--workers", "2"))
+        print(f"bench: soak: the same, Redis, --workers 2, {s.duration_s:.0f} s", flush=True)
+        with RunningRouter(spec, 60.0) as router:
+            measured = _soak(router, Loadgen(wampload, router.port), s)
+    finally:
+        redis.stop()
+    publications = measured["end_to_end"]["publishes"]
+    deliveries = publications * (measured["sessions"] + s.probe_subscribers)
+    cpu = measured["gateways_cpu_s"]
+    return {
+        "duration_s": s.duration_s,
+        "sessions": measured["sessions"],
+        "rss_end_mib": measured["rss_end_mib"],
+        "gateways_cpu_us_per_delivery": round(cpu / deliveries * 1e6, 2) if deliveries else None,
+        "end_to_end": measured["end_to_end"],
     }
 
 
@@ -200,6 +229,7 @@ def run(gateway: Path, output_dir: Path, quick: bool) -> dict[str, Any]:
         "gateway_version": spec.version(),
         "settings": asdict(s),
         **measured,
+        "redis_two_workers": _workers(gateway, wampload, s),
     }
     report.write(results, output_dir / "soak.json")
     print(f"bench: wrote {output_dir / 'soak.json'}", flush=True)

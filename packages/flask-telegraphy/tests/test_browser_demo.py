@@ -29,6 +29,7 @@ from telegraphy.contrib.flask_telegraphy import get_state
 from telegraphy.core import Publisher
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser"))
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static"
 WAIT_MS = 10_000  # the bounded wait for anything to appear on a page
 
 
@@ -180,7 +181,7 @@ def test_every_page_says_it_is_connected(demo: tuple[Flask, str], browser: Any) 
 
 def test_the_editor_changes_what_its_live_side_shows(demo: tuple[Flask, str], browser: Any) -> None:
     _, base = demo
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 760})
     page.goto(f"{base}/demo/editor/")
     live = page.frame_locator("#live")
     editor = page.frame_locator("#editor")
@@ -194,6 +195,10 @@ def test_the_editor_changes_what_its_live_side_shows(demo: tuple[Flask, str], br
     row.locator("form.update input[name=count]").fill("2")
     row.locator("form.update button").click()
     changes.nth(1).wait_for(timeout=WAIT_MS)
+    cells = live.locator("#objects tr").last.locator("td").all_inner_texts()
+    assert cells[1:] == ["Write the changelog", "2"]
+    assert live.locator("#status").inner_text() == "● connected"
+    page.screenshot(path=SCREENSHOTS / "demo-flask-editor.png")  # shown in docs/flask.rst
     editor.locator("tr[data-id] form.delete button").last.click()
     changes.nth(2).wait_for(timeout=WAIT_MS)
     assert changes.all_inner_texts() == [
