@@ -48,6 +48,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "for 10 minutes under a steady stream: memory and latency over time), fuzz (the "
         "gateway's fuzz test with many more examples); default: all",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="instead of the groups: this checkout's gateway against REV's (a git revision), "
+        "fan-out and latency alternating, paired ratios in results/against.json",
+    )
     args = parser.parse_args(argv)
     args.groups = [name.strip() for name in args.groups.split(",") if name.strip()]
     if set(args.groups) - set(GROUPS) or not args.groups:
@@ -114,6 +120,13 @@ def _draw_chart(tools: Tools, results_path: Path, chart_path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.against:
+        from . import against
+
+        if not GATEWAY.exists():
+            raise BenchError(f"{GATEWAY} is missing: --against needs telegraphy-gateway")
+        against.run(GATEWAY, args.output_dir, args.against, quick=args.quick)
+        return 0
     failed = run_gateway(args) if "gateway" in args.groups else 0
     if "publisher" in args.groups:
         failed |= run_publisher(args)
