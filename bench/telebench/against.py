@@ -9,7 +9,6 @@ PYTHONPATH), so only the gateway's own code differs between the two.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import tempfile
@@ -28,19 +27,19 @@ GATEWAY_SRC = Path("packages") / "telegraphy-gateway" / "src"
 SCENARIOS = ("fanout_1000", "fanout_100", "latency")
 
 
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True, check=False)
+
+
 def _worktree(revision: str, into: Path) -> str:
     """Check `revision` out into `into`; its full commit id."""
-    found = subprocess.run(
-        ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
-        cwd=REPO_DIR, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    found = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
     if found.returncode != 0:
         raise BenchError(f"--against: {revision!r} is not a commit of this repository")
     commit = found.stdout.strip()
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", "--force", str(into), commit],
-        cwd=REPO_DIR, capture_output=True, check=True,
-    )  # fmt: skip
+    added = _git("worktree", "add", "--detach", "--force", str(into), commit)
+    if added.returncode != 0:
+        raise BenchError(f"--against: git worktree add failed: {added.stderr.strip()}")
     return commit
 
 
@@ -98,17 +97,11 @@ def run(gateway: Path, output_dir: Path, revision: str, quick: bool) -> dict[str
                     print(f"bench: against: {name}, repeat {repeat + 1}/{repeats}", flush=True)
                     runs[name].append(_measure(path, wampload, quick))
         finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(tree)],
-                cwd=REPO_DIR, capture_output=True, check=False,
-            )  # fmt: skip
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True, check=False
-    ).stdout.strip()
+            _git("worktree", "remove", "--force", str(tree))
     results = {
         "title": f"This checkout against {revision}",
-        "this_commit": head,
-        "dirty": bool(os.popen(f"git -C {REPO_DIR} status --porcelain").read().strip()),
+        "this_commit": _git("rev-parse", "HEAD").stdout.strip(),
+        "dirty": bool(_git("status", "--porcelain").stdout.strip()),
         "against_commit": commit,
         "repeats": repeats,
         "runs": runs,
