@@ -19,7 +19,23 @@ from ..wire import CODECS
 from .recovery import GAP_UNAVAILABLE
 
 GAPS = (GAP_TOO_OLD, GAP_TOO_MANY, GAP_EPOCH_CHANGED, GAP_INVALID_POSITION, GAP_UNAVAILABLE)
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1,
+    1.5,
+    2.5,
+    5,
+)
 """Upper bounds (seconds) of the delivery latency histogram's buckets."""
 
 
