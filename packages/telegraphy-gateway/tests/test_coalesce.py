@@ -13,6 +13,7 @@ from twisted.internet import protocol, reactor, tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
+from twisted.logger import globalLogPublisher
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 from telegraphy.gateway.router.tally import DeliveryTally
@@ -122,3 +123,30 @@ def test_a_publication_that_wrote_nothing_is_observed_at_once() -> None:
     clock.advance(1)
     tally.delivered(accepted_at=0.5)  # every subscriber filtered out: nothing to send
     assert sum(tally.latency_counts) == 1 and tally.latency_sum == pytest.approx(0.5)
+
+
+def test_a_connection_that_fails_to_flush_does_not_hold_back_the_others() -> None:
+    clock = Clock()
+    flushed: list[str] = []
+    logged: list[dict[str, object]] = []
+
+    class Connection:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def flush(self) -> None:
+            if self.name == "broken":
+                raise RuntimeError("a bug")
+            flushed.append(self.name)
+
+    flusher = TurnFlusher(clock)
+    for name in ("a", "broken", "b"):
+        flusher.add(Connection(name))
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        clock.advance(0)
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+    assert flushed == ["a", "b"]
+    failures = [e for e in logged if e.get("event") == "connection.flush_failed"]
+    assert len(failures) == 1 and "log_failure" in failures[0]

@@ -23,6 +23,9 @@ from typing import Protocol
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+log = Logger()
 
 
 class Coalescing(Protocol):
@@ -46,7 +49,10 @@ class TurnFlusher:
     def _flush(self) -> None:
         waiting, self._waiting = self._waiting, []
         for connection in waiting:
-            connection.flush()
+            try:
+                connection.flush()
+            except Exception:  # a bug: the other connections' frames still leave
+                log.failure("sending a connection's frames failed", event="connection.flush_failed")
         self._sent()
 
 
