@@ -137,3 +137,52 @@ async def test_the_engine_talks_to_redis_over_tls_trusting_the_given_authority(
         await untrusted.stop()
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_catch_up_that_fails_is_tried_again_until_the_missed_events_arrive(
+    redis_server: RedisServer,
+) -> None:
+    """After a reconnection, the subscription may return before the commands' connection
+    does: the first read of what was missed fails, and a later one must still deliver it."""
+    prefix = f"catchup-{uuid.uuid4().hex[:8]}:"
+
+    def made() -> RedisEngine:
+        return RedisEngine(
+            RedisAddress.parse(redis_server.url),
+            prefix,
+            lambda topic: HistoryPolicy(100, 300.0),
+            60.0,
+        )
+
+    publisher = made()
+    publisher.streams.bind(lambda entry: None)
+    publisher.start()
+    await until(lambda: publisher.problem() is None, "the publishing engine ready")
+    first = await publisher.streams.publish(Draft("app.missed", [0]))
+    for n in range(1, 6):  # published while the other gateway was away
+        await publisher.streams.publish(Draft("app.missed", [n]))
+
+    delivered: list[Any] = []
+    away = made()
+    away.streams.bind(lambda entry: delivered.append(entry.draft.args[0]))
+    streams = away.streams
+    # It had delivered the first publication when it lost the channel, a moment ago.
+    streams._delivered["app.missed"] = first.entry.position
+    streams._lost_at = streams._clock() - 1
+    failures = [EngineUnavailable("the commands' connection is not back yet")]
+    away.start()  # connects and subscribes in later turns of the reactor
+    run = streams._redis.run
+
+    def run_failing_once(script: str, *args: Any, **kwargs: Any) -> Any:
+        if failures and "ZRANGEBYSCORE" in script:  # the catch-up's list of topics
+            return defer.fail(failures.pop())
+        return run(script, *args, **kwargs)
+
+    streams._redis.run = run_failing_once  # type: ignore[method-assign]
+    try:
+        await until(lambda: delivered == [1, 2, 3, 4, 5], "the missed publications delivered")
+    finally:
+        await away.stop()
+        await publisher.stop()
+    assert not failures  # the catch-up did fail once

@@ -70,6 +70,9 @@ before it goes on without (a log line says so)."""
 CATCH_UP_MARGIN = 60.0
 """Seconds before the channel was lost from which a reconnecting gateway looks for what it
 missed (topics published since then are read from their history)."""
+CATCH_UP_RETRY = 1.0
+"""Seconds before reading again what this process missed, when the read failed (the commands'
+connection to Redis may come back after the subscription does)."""
 MAX_PENDING = 10_000
 """Publications waiting for Redis at most; more are refused until Redis answers."""
 REPLY_TIMEOUT = 5.0
@@ -565,26 +568,33 @@ class RedisStreams:
         arrived meanwhile, in order."""
         queue: deque[Entry] = deque([arrived] if arrived is not None else [])
         self._filling[topic] = queue
+        self._read_missed(topic, last, queue)
+
+    def _read_missed(self, topic: str, last: Position, queue: deque[Entry]) -> None:
         read = self._read(topic, "after", last.offset + 1, MAX_PENDING)
 
         def fill(result: tuple[dict[str, Any], list[Entry]]) -> None:
             _, entries = result
             queue.extendleft(reversed([e for e in entries if e.epoch == last.epoch]))
+            self._drain(topic, queue)
 
-        def drain(_: object) -> None:
-            del self._filling[topic]
-            for entry in sorted(queue, key=lambda e: e.offset):
-                done = self._delivered.get(topic)
-                if done is None or done.epoch != entry.epoch or entry.offset > done.offset:
-                    self._hand_over(entry)  # what history no longer had stays missing
-
-        read.addCallback(fill)
-        read.addErrback(
-            lambda f: log.failure(
-                "cannot fill a gap on {topic}", f, topic=topic, event="redis.gap_fill_failed"
+        def failed(failure: Failure) -> None:
+            log.failure(
+                "cannot fill a gap on {topic}", failure, topic=topic, event="redis.gap_fill_failed"
             )
-        )
-        read.addBoth(drain)
+            if self.listening:  # read again: what arrives meanwhile waits in the queue
+                self._reactor.callLater(CATCH_UP_RETRY, self._read_missed, topic, last, queue)
+            else:  # the catch-up after the subscription returns reads it
+                self._drain(topic, queue)
+
+        read.addCallbacks(fill, failed)
+
+    def _drain(self, topic: str, queue: deque[Entry]) -> None:
+        del self._filling[topic]
+        for entry in sorted(queue, key=lambda e: e.offset):
+            done = self._delivered.get(topic)
+            if done is None or done.epoch != entry.epoch or entry.offset > done.offset:
+                self._hand_over(entry)  # what history no longer had stays missing
 
     def _catch_up_since(self, lost_at: float) -> None:
         """The channel was lost: fill, for every topic published since, what it missed. The
@@ -603,12 +613,18 @@ class RedisStreams:
                 if last is not None and topic not in self._filling:
                     self._fill(topic, last, None)
 
-        found.addCallback(fill)
-        found.addErrback(
-            lambda f: log.failure(
-                "cannot catch up after reconnecting", f, event="redis.catch_up_failed"
+        def failed(failure: Failure) -> None:
+            log.failure(
+                "cannot catch up after reconnecting", failure, event="redis.catch_up_failed"
             )
-        )
+            if self.listening:  # else the next subscription catches up from then
+                self._reactor.callLater(CATCH_UP_RETRY, self._catch_up_again, lost_at)
+
+        found.addCallbacks(fill, failed)
+
+    def _catch_up_again(self, lost_at: float) -> None:
+        if self.listening:
+            self._catch_up_since(lost_at)
 
     def _reached(self, topic: str, position: Position) -> Deferred[None]:
         """Fires once this process delivered `position` on `topic` (or after CATCH_UP_WAIT)."""
